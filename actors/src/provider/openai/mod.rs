@@ -1,0 +1,1 @@
+//! The openai wire protocol (in progress).

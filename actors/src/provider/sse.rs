@@ -1,0 +1,1 @@
+//! SSE decoding (in progress).
