@@ -112,7 +112,10 @@ impl ProviderError {
 
     /// `Model 'NAME' not found`, word for word as documented.
     pub fn model_not_found(name: &str) -> Self {
-        Self::new(ErrorKind::ModelNotFound, format!("Model '{name}' not found"))
+        Self::new(
+            ErrorKind::ModelNotFound,
+            format!("Model '{name}' not found"),
+        )
     }
 
     /// `Ollama connection failed: could not reach ADDRESS`, word for word as documented.
@@ -136,7 +139,8 @@ impl ProviderError {
 
     /// Whether the retry policy may try again.
     pub fn is_retryable(&self) -> bool {
-        self.should_retry.unwrap_or_else(|| self.kind.is_retryable())
+        self.should_retry
+            .unwrap_or_else(|| self.kind.is_retryable())
     }
 
     /// The same error, attributed to `provider`.

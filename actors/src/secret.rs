@@ -91,10 +91,14 @@ mod tests {
     #[test]
     fn redact_masks_whole_and_partial_echoes() {
         let key = ApiKey::new("sk-test-abcdefghijklmnop");
-        let msg = "Incorrect API key provided: sk-test-abcdefghijklmnop. Also sk-test-abcd****mnop.";
+        let msg =
+            "Incorrect API key provided: sk-test-abcdefghijklmnop. Also sk-test-abcd****mnop.";
         let out = redact(msg, Some(&key));
         assert!(!out.contains("abcdefghijklmnop"), "{out}");
         assert!(!out.contains("sk-test-abcd"), "{out}");
-        assert!(out.starts_with("Incorrect API key provided: *****"), "{out}");
+        assert!(
+            out.starts_with("Incorrect API key provided: *****"),
+            "{out}"
+        );
     }
 }
