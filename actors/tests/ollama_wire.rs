@@ -4,8 +4,6 @@
 //! resolves modules beside itself, hence the `#[path]`s).
 
 #![allow(clippy::unwrap_used)]
-// Tests return the crate's error by value, like the API they test.
-#![allow(clippy::result_large_err)]
 
 #[path = "ollama_wire/client.rs"]
 mod client;

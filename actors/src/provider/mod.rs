@@ -8,13 +8,57 @@
 //! - towards a client of Moxxy's compatible endpoints: `decode_request`, `encode_response`,
 //!   `encode_error` and a `StreamEncoder` ([`StreamEvent`]s in, body bytes out).
 
+pub mod actor;
 pub mod anthropic;
+pub mod config;
+mod core;
 pub mod ndjson;
 pub mod ollama;
 pub mod openai;
+pub mod protocol;
 pub mod sse;
+mod stream;
+mod transport;
 
-use crate::messages::StreamEvent;
+use actix::Addr;
+
+pub use self::actor::{Complete, CompleteStream, ProviderActor, ProviderState, ProviderStatus};
+pub use self::config::{Credentials, ProviderConfig, ProviderKind, Timeouts};
+pub use self::core::{ProviderCore, UpstreamMeta};
+pub use self::stream::EventStream;
+use crate::error::{ErrorKind, ProviderError};
+use crate::messages::{ChatRequest, ChatResponse, StreamEvent};
+
+/// Sends a completion to a provider actor and awaits the answer here, where the caller runs.
+pub async fn complete(
+    provider: &Addr<ProviderActor>,
+    request: ChatRequest,
+) -> Result<(ChatResponse, UpstreamMeta), ProviderError> {
+    provider
+        .send(Complete(request))
+        .await
+        .map_err(|_| actor_gone())?
+        .await
+}
+
+/// Sends a streamed completion to a provider actor; resolves once the stream has started.
+pub async fn stream(
+    provider: &Addr<ProviderActor>,
+    request: ChatRequest,
+) -> Result<(EventStream, UpstreamMeta), ProviderError> {
+    provider
+        .send(CompleteStream(request))
+        .await
+        .map_err(|_| actor_gone())?
+        .await
+}
+
+fn actor_gone() -> ProviderError {
+    ProviderError::new(
+        ErrorKind::Unavailable,
+        "The provider stopped before it could take the request - try again",
+    )
+}
 
 /// Turns an upstream's streamed body into unified events. Implemented once per protocol.
 pub trait StreamDecode: Send {

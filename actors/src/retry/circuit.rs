@@ -138,8 +138,6 @@ impl Circuit {
     }
 
     /// Leave to send a request at `now`, or `CircuitOpen` saying why not and when to retry.
-    // The crate's one error type, returned as is by every layer; it is built only on refusal.
-    #[allow(clippy::result_large_err)]
     pub fn acquire(&self, now: Instant) -> Result<CircuitPermit, ProviderError> {
         let mut inner = lock(&self.inner);
         let probe = match inner.open_until {

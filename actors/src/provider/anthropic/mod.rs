@@ -17,10 +17,6 @@
 //! replayed only with its signature, byte for byte, and reasoning from other providers (no
 //! signature, or the empty one Moxxy shows Anthropic clients) is never sent as thinking.
 
-// The API returns `ProviderError` by value, as every protocol module does; boxing it is a
-// crate-wide decision (it is large because it carries everything a client error body needs).
-#![allow(clippy::result_large_err)]
-
 mod blocks;
 mod error;
 mod inbound;

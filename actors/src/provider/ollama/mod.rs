@@ -19,10 +19,6 @@
 //! `client_request`/`client_messages`/`fields` are the two directions of the request; `response`,
 //! `stream`, `stream_encoder` and `error` the answers; `host`, `models` and `clock` the small rest.
 
-// `ProviderError` is the crate-wide error (about 144 bytes) and the API returns it by value; an
-// error is built at most once per request, so its size costs nothing worth boxing it for.
-#![allow(clippy::result_large_err)]
-
 mod client_messages;
 mod client_request;
 mod clock;

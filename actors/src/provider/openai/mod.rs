@@ -23,10 +23,6 @@
 //!   protocols show it as text and OpenAI clients get it back as `refusal`;
 //! - a Gemini thought signature (`extra_content` on a tool call) rides in the call's `extra`.
 
-// The public API returns `ProviderError` unboxed, as every protocol module does; whether to box
-// it is a crate-wide decision (messages.rs trips the same lint).
-#![allow(clippy::result_large_err)]
-
 mod client_request;
 mod dialect;
 mod error;

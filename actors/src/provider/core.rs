@@ -1,0 +1,365 @@
+//! The state one provider shares between all its requests, and the attempt loop.
+//!
+//! A [`ProviderCore`] is held in an `Arc`: the provider actor hands clones of it to the futures and
+//! streams it gives out, so the HTTP I/O runs wherever the caller polls it and many requests run
+//! at once. The core keeps what they share: the pooled HTTP client, the rate limiter, the cool-down
+//! and the circuit.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use super::config::{Credentials, ProviderConfig};
+use super::protocol::Protocol;
+use super::stream::{self, EventStream};
+use super::transport;
+use crate::error::{ErrorKind, ProviderError};
+use crate::messages::{ChatRequest, ChatResponse, Usage};
+use crate::ratelimit::RateLimiter;
+use crate::retry::{self, Circuit, CoolDown};
+
+/// The largest non-streamed answer read from an upstream.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The upstream's rate-limit headers and request id of a successful answer, for the caller to
+/// pass on (`x-ratelimit-*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpstreamMeta {
+    pub request_id: Option<String>,
+    pub rate_limit_headers: Vec<(String, String)>,
+}
+
+/// What one provider's requests share.
+pub struct ProviderCore {
+    pub(crate) config: ProviderConfig,
+    pub(crate) protocol: Protocol,
+    client: reqwest::Client,
+    pub(crate) limiter: RateLimiter,
+    cooldown: CoolDown,
+    circuit: Circuit,
+}
+
+impl std::fmt::Debug for ProviderCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderCore")
+            .field("id", &self.config.id)
+            .field("protocol", &self.protocol)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A ready-to-send request: the encoded body and the facts the attempt loop needs.
+struct Prepared {
+    url: String,
+    headers: HeaderMap,
+    body: Value,
+    model: String,
+    estimated_tokens: u64,
+}
+
+impl ProviderCore {
+    /// Builds the core: the HTTP client (pooled, keep-alive, `TCP_NODELAY`, no redirects, so a key
+    /// is never forwarded to another host), the limiter and fresh retry state.
+    pub fn new(config: ProviderConfig) -> Result<Self, ProviderError> {
+        let client = transport::build_client(&config)?;
+        Ok(ProviderCore {
+            protocol: Protocol::for_config(&config),
+            limiter: RateLimiter::new(&config.rate_limit),
+            cooldown: CoolDown::default(),
+            circuit: Circuit::new(config.circuit.clone()),
+            client,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
+
+    /// The shared "not before" instant set by the upstream's rate-limit answers, if any is ahead.
+    pub fn cooling_down_until(&self) -> Option<Instant> {
+        self.cooldown
+            .until()
+            .filter(|until| *until > Instant::now())
+    }
+
+    /// The circuit's state now.
+    pub fn circuit_state(&self) -> retry::CircuitState {
+        self.circuit.state(Instant::now())
+    }
+
+    /// A non-streamed completion.
+    pub async fn complete(
+        self: Arc<Self>,
+        mut req: ChatRequest,
+    ) -> Result<(ChatResponse, UpstreamMeta), ProviderError> {
+        req.stream = false;
+        let prepared = self.prepare(&req)?;
+        let estimated = prepared.estimated_tokens;
+        let (response, meta) = Arc::clone(&self)
+            .run_attempts(prepared, |core, response| async move {
+                let meta = core.meta(response.headers());
+                let body = transport::read_body(response, MAX_RESPONSE_BYTES)
+                    .await
+                    .map_err(|e| core.transport_error(e))?;
+                let mut answer = core
+                    .protocol
+                    .decode_response(&body)
+                    .map_err(|e| core.upstream_error(e))?;
+                answer.request_id.clone_from(&meta.request_id);
+                Ok((answer, meta))
+            })
+            .await?;
+        self.limiter
+            .reconcile(estimated, response.usage.map(total_tokens).unwrap_or(0));
+        Ok((response, meta))
+    }
+
+    /// A streamed completion. Resolves once the upstream has sent its first real event (so an
+    /// early error is a proper error, and can still be retried); the stream then yields the rest.
+    pub async fn stream(
+        self: Arc<Self>,
+        mut req: ChatRequest,
+    ) -> Result<(EventStream, UpstreamMeta), ProviderError> {
+        req.stream = true;
+        let prepared = self.prepare(&req)?;
+        let estimated = prepared.estimated_tokens;
+        self.run_attempts(prepared, move |core, response| async move {
+            let meta = core.meta(response.headers());
+            let stream = stream::open(core, response, estimated).await?;
+            Ok((stream, meta))
+        })
+        .await
+    }
+
+    fn prepare(&self, req: &ChatRequest) -> Result<Prepared, ProviderError> {
+        let id = &self.config.id;
+        if self.config.needs_credentials() && self.config.credentials == Credentials::None {
+            return Err(
+                ProviderError::no_credentials(id, self.config.key_env_hint.as_deref())
+                    .with_provider(id),
+            );
+        }
+        if !self.config.models.is_empty() && !self.config.models.contains(&req.model) {
+            return Err(ProviderError::model_not_found(&req.model).with_provider(id));
+        }
+        let body = self
+            .protocol
+            .encode_request(req)
+            .map_err(|e| e.with_provider(id))?;
+        Ok(Prepared {
+            url: self.protocol.chat_url(&self.config.base_url),
+            headers: self.protocol.headers(&self.config)?,
+            body,
+            model: req.model.clone(),
+            estimated_tokens: req.estimated_input_tokens(),
+        })
+    }
+
+    /// Sends `prepared` until it succeeds or the retry policy gives up. `handle` turns a 2xx
+    /// response into the result; its errors are retried like any other, which is safe because
+    /// nothing has reached the caller yet.
+    async fn run_attempts<T, F, Fut>(
+        self: Arc<Self>,
+        mut prepared: Prepared,
+        handle: F,
+    ) -> Result<T, ProviderError>
+    where
+        F: Fn(Arc<Self>, reqwest::Response) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ProviderError>>,
+    {
+        let policy = &self.config.retry;
+        let started = Instant::now();
+        self.limiter
+            .acquire(prepared.estimated_tokens, policy.max_total_wait)
+            .await
+            .map_err(|e| e.with_provider(&self.config.id))?;
+        let mut body = Bytes::from(serde_json::to_vec(&prepared.body).unwrap_or_default());
+        let mut stripped_param = false;
+        let mut attempt = 0;
+        loop {
+            let waited = started.elapsed();
+            let remaining_wait = policy.max_total_wait.saturating_sub(waited);
+            self.cooldown
+                .wait(remaining_wait)
+                .await
+                .map_err(|e| e.with_provider(&self.config.id))?;
+            let permit = self
+                .circuit
+                .acquire(Instant::now())
+                .map_err(|e| e.with_provider(&self.config.id))?;
+            let result = self.attempt(&prepared, body.clone(), &handle).await;
+            let error = match result {
+                Ok(value) => {
+                    self.circuit.record(permit, Ok(()));
+                    return Ok(value);
+                }
+                Err(error) => error,
+            };
+            self.circuit.record(permit, Err(&error));
+            tracing::debug!(
+                provider = %self.config.id,
+                attempt,
+                kind = ?error.kind,
+                status = ?error.status,
+                "upstream attempt failed"
+            );
+            // OpenAI-style upstreams name a parameter the model does not take: send again once
+            // without it (PROTOCOLS.md §2.2).
+            if !stripped_param {
+                if let Some(param) = unsupported_param(&error) {
+                    if let Some(obj) = prepared.body.as_object_mut() {
+                        if obj.remove(&param).is_some() {
+                            stripped_param = true;
+                            body =
+                                Bytes::from(serde_json::to_vec(&prepared.body).unwrap_or_default());
+                            continue;
+                        }
+                    }
+                }
+            }
+            match policy.next_delay(attempt, &error, started.elapsed()) {
+                Some(delay) => {
+                    attempt += 1;
+                    tokio::time::sleep(delay).await;
+                }
+                None => return Err(error),
+            }
+        }
+    }
+
+    /// One HTTP exchange: send, then either hand a 2xx to `handle` or decode the error.
+    async fn attempt<T, F, Fut>(
+        self: &Arc<Self>,
+        prepared: &Prepared,
+        body: Bytes,
+        handle: &F,
+    ) -> Result<T, ProviderError>
+    where
+        F: Fn(Arc<Self>, reqwest::Response) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ProviderError>>,
+    {
+        let exchange = async {
+            let response = self
+                .client
+                .post(&prepared.url)
+                .headers(prepared.headers.clone())
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| self.transport_error(e))?;
+            let status = response.status();
+            if status.is_success() {
+                self.note_rate_limits(response.headers());
+                return handle(Arc::clone(self), response).await;
+            }
+            Err(self.error_response(response, &prepared.model).await)
+        };
+        match tokio::time::timeout(self.config.timeouts.request, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(self.timeout_error()),
+        }
+    }
+
+    /// Turns a non-2xx answer into an error: decoded by the protocol, redacted, with the retry
+    /// hints of its headers, and feeding the shared cool-down.
+    async fn error_response(&self, response: reqwest::Response, model: &str) -> ProviderError {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = transport::read_body(response, 64 * 1024)
+            .await
+            .unwrap_or_default();
+        let mut error = self.protocol.decode_error(status, &body, model);
+        error.status = Some(status);
+        let now = SystemTime::now();
+        if let Some(after) = retry::retry_after(&headers, now) {
+            error.retry_after = Some(after);
+        }
+        if let Some(flag) = retry::should_retry(&headers) {
+            error.should_retry = Some(flag);
+        }
+        if error.request_id.is_none() {
+            error.request_id = header_str(&headers, self.protocol.request_id_header());
+        }
+        if matches!(error.kind, ErrorKind::RateLimited | ErrorKind::Overloaded) {
+            let hint = error
+                .retry_after
+                .or_else(|| retry::exhausted_until(&headers, now));
+            if let Some(wait) = hint.filter(|w| *w <= self.config.retry.max_retry_after) {
+                self.cooldown.extend_until(Instant::now() + wait);
+            }
+        }
+        self.upstream_error(error)
+    }
+
+    /// After a success: when the headers say a bucket is empty, later requests wait for it.
+    fn note_rate_limits(&self, headers: &HeaderMap) {
+        if let Some(wait) = retry::exhausted_until(headers, SystemTime::now()) {
+            if wait <= self.config.retry.max_retry_after {
+                self.cooldown.extend_until(Instant::now() + wait);
+            }
+        }
+    }
+
+    fn meta(&self, headers: &HeaderMap) -> UpstreamMeta {
+        UpstreamMeta {
+            request_id: header_str(headers, self.protocol.request_id_header()),
+            rate_limit_headers: retry::passthrough_headers(headers),
+        }
+    }
+
+    /// Attributes an upstream error to this provider and removes any echo of its key.
+    pub(crate) fn upstream_error(&self, mut error: ProviderError) -> ProviderError {
+        error.message = crate::secret::redact(&error.message, self.config.credentials.secret());
+        error.with_provider(&self.config.id)
+    }
+
+    pub(crate) fn transport_error(&self, error: reqwest::Error) -> ProviderError {
+        transport::classify(&self.config, error)
+    }
+
+    pub(crate) fn timeout_error(&self) -> ProviderError {
+        ProviderError::new(
+            ErrorKind::Timeout,
+            format!(
+                "Provider '{}' did not answer within {} s",
+                self.config.id,
+                self.config.timeouts.request.as_secs()
+            ),
+        )
+        .with_provider(&self.config.id)
+    }
+
+    pub(crate) fn stream_idle_timeout(&self) -> Duration {
+        self.config.timeouts.stream_idle
+    }
+}
+
+/// Input plus output tokens, what a tokens-per-minute budget counts.
+pub(crate) fn total_tokens(usage: Usage) -> u64 {
+    usage.input_tokens + usage.output_tokens
+}
+
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// The parameter an upstream rejected as unsupported for the model, if that is what it said.
+fn unsupported_param(error: &ProviderError) -> Option<String> {
+    let unsupported = matches!(
+        error.upstream_type.as_deref(),
+        Some("unsupported_parameter" | "unsupported_value")
+    );
+    if error.kind != ErrorKind::InvalidRequest || !unsupported {
+        return None;
+    }
+    let param = error.param.as_deref()?;
+    // Never strip what the request cannot do without.
+    (!matches!(param, "model" | "messages" | "stream")).then(|| param.to_string())
+}
