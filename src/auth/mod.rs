@@ -1,0 +1,2 @@
+//! mox_ tokens and the request extractor (in progress).
+pub mod token;

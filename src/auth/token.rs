@@ -1,0 +1,1 @@
+//! Token generation and scopes (in progress).

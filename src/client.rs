@@ -1,0 +1,1 @@
+//! The CLI client commands (in progress).

@@ -1,0 +1,25 @@
+//! # moxxy — the server around the engine
+//!
+//! Everything around the actors of `moxxy-actors`: configuration, the sled registry, the vault,
+//! `mox_` tokens, the REST API on port 3000 with its OpenAI-compatible endpoint, and the CLI.
+//!
+//! - [`config`]: `config.toml` plus environment overrides, validated.
+//! - [`store`]: sled, one module per kind of record; every acknowledged write is flushed.
+//! - [`vault`]: secrets encrypted at rest (AEAD) with the master key.
+//! - [`auth`]: `mox_` tokens, scopes, and the request extractor.
+//! - [`directory`]: the running providers and their models, as routing sees them.
+//! - [`routing`]: `PROVIDER/MODEL`, bare ids and aliases to a provider and upstream model.
+//! - [`api`]: the actix-web routes, one module per resource, one JSON error type.
+//! - [`server`]: start-up, the HTTP server and graceful shutdown.
+//! - [`client`]: the CLI's client commands, talking to a running server.
+
+pub mod api;
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod directory;
+pub mod routing;
+pub mod server;
+pub mod store;
+pub mod time;
+pub mod vault;

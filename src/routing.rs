@@ -1,0 +1,1 @@
+//! Model routing (in progress).

@@ -1,0 +1,4 @@
+//! The sled registry (in progress).
+/// Placeholder.
+#[derive(Debug, Clone)]
+pub struct Store;

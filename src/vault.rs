@@ -1,0 +1,4 @@
+//! The vault (in progress).
+/// Placeholder.
+#[derive(Debug, Clone)]
+pub struct Vault;
