@@ -15,9 +15,12 @@
 
 pub mod api;
 pub mod auth;
+pub mod builtin_models;
 pub mod client;
 pub mod config;
 pub mod directory;
+pub mod logging;
+pub mod registry;
 pub mod routing;
 pub mod server;
 pub mod store;

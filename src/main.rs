@@ -1,1 +1,69 @@
-fn main() {}
+//! The `moxxy` command: parses the command line and dispatches. The work is in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use moxxy::client::{self, ClientError};
+
+/// A self-hosted, actor-based runtime for LLM agents.
+#[derive(Parser)]
+#[command(name = "moxxy", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (reads ./config.toml if present; binds 127.0.0.1:3000).
+    Serve {
+        /// The configuration file (default: $MOXXY_CONFIG, else ./config.toml, else built-in defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Create, list and revoke mox_ API tokens.
+    Token {
+        #[command(subcommand)]
+        command: client::TokenCommand,
+    },
+    /// List, register, inspect and remove providers of a running server.
+    Providers {
+        #[command(subcommand)]
+        command: client::ProvidersCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config } => serve(config),
+        Command::Token { command } => client::run_token(command),
+        Command::Providers { command } => client::run_providers(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("moxxy: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config_path: Option<PathBuf>) -> Result<(), ClientError> {
+    let env = |name: &str| std::env::var(name).ok();
+    let config = moxxy::config::load(config_path.as_deref(), &env)
+        .map_err(|e| ClientError::Usage(e.to_string()))?;
+    moxxy::logging::init(&config.log);
+    tracing::info!(source = ?config.source, bind = %config.server.bind, "starting moxxy");
+    actix_web::rt::System::new().block_on(async move {
+        let listener = moxxy::server::bind(&config).map_err(|e| ClientError::Usage(e.to_string()))?;
+        let state = moxxy::server::build_state(config, Arc::new(env))
+            .await
+            .map_err(|e| ClientError::Usage(e.to_string()))?;
+        moxxy::server::run(state, listener)
+            .await
+            .map_err(|e| ClientError::Usage(e.to_string()))
+    })
+}

@@ -1,1 +1,113 @@
-//! Start-up and shutdown (in progress).
+//! Start-up, the HTTP server, and graceful shutdown.
+//!
+//! [`build_state`] opens the store and the vault and starts the providers; [`run`] serves the API
+//! on a listener the caller bound (so tests can bind port 0), prints one `moxxy listening on …`
+//! line to stdout once ready, and on SIGTERM/Ctrl-C lets requests in flight finish and flushes the
+//! store before returning.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::Actor;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use moxxy_actors::supervisor::ProviderSupervisor;
+
+use crate::api::{self, metrics::Metrics, AppState};
+use crate::config::Config;
+use crate::directory::Directory;
+use crate::store::Store;
+use crate::vault::{KeySource, MasterKey, Vault};
+
+/// Why the server could not start. Each message says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the data directory could not be opened: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("the vault could not be opened: {0}")]
+    Vault(#[from] crate::vault::VaultError),
+    #[error("could not listen on {addr}: {source} - is another server using it? Set MOXXY_BIND or server.bind")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the providers could not start: {0}")]
+    Providers(String),
+    #[error("the server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Opens the store and vault, starts the supervisor and every provider.
+pub async fn build_state(
+    config: Config,
+    env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+) -> Result<AppState, StartError> {
+    let store = Store::open(&config.storage.path)?;
+    let (key, source) = MasterKey::load(&config.storage.path, env("MOXXY_MASTER_KEY").as_deref())?;
+    if source == KeySource::Generated {
+        tracing::warn!(
+            path = %config.storage.path.join("master.key").display(),
+            "generated a new vault master key; back it up, or set MOXXY_MASTER_KEY - without it the vault cannot be read"
+        );
+    }
+    let vault = Vault::new(key, store.clone());
+    vault.check()?;
+    let state = AppState {
+        config: Arc::new(config),
+        store,
+        vault,
+        supervisor: ProviderSupervisor::new().start(),
+        directory: Directory::new(),
+        metrics: Metrics::new(),
+        env,
+        started_at: Instant::now(),
+    };
+    crate::registry::start_all(&state)
+        .await
+        .map_err(|e| StartError::Providers(e.message))?;
+    Ok(state)
+}
+
+/// Binds the configured address.
+pub fn bind(config: &Config) -> Result<TcpListener, StartError> {
+    let addr = config.server.bind;
+    TcpListener::bind(addr).map_err(|source| StartError::Bind { addr, source })
+}
+
+/// Serves the API on `listener` until SIGTERM or Ctrl-C, then flushes the store.
+pub async fn run(state: AppState, listener: TcpListener) -> Result<(), StartError> {
+    let addr = listener
+        .local_addr()
+        .map_err(StartError::Serve)?;
+    let workers = state
+        .config
+        .server
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let body_limit = state.config.server.body_limit_bytes;
+    let store = state.store.clone();
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(body_limit))
+            .wrap(from_fn(api::middleware::request_context))
+            .configure(api::configure)
+    })
+    .workers(workers)
+    .shutdown_timeout(30)
+    .listen(listener)
+    .map_err(StartError::Serve)?
+    .run();
+    tracing::info!(%addr, workers, "moxxy is serving");
+    println!("moxxy listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+    let result = server.await.map_err(StartError::Serve);
+    if let Err(e) = store.flush() {
+        tracing::error!(error = %e, "the store could not be flushed at shutdown");
+    }
+    tracing::info!("moxxy stopped");
+    result
+}

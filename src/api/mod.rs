@@ -1,11 +1,25 @@
 //! The REST API: actix-web routes, one module per resource, one JSON error type.
+//!
+//! [`configure`] mounts every route; [`middleware::request_context`] gives each request its id
+//! (`x-request-id`, echoed in error bodies), records metrics, and turns any error response that is
+//! not already our JSON (an unknown route, a wrong method) into it.
 
+pub mod body;
+pub mod chat;
 pub mod error;
+pub mod metrics;
+pub mod middleware;
+pub mod models;
+pub mod ops;
+pub mod providers;
+pub mod tokens;
+pub mod vault;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use actix::Addr;
+use actix_web::web;
 use moxxy_actors::supervisor::ProviderSupervisor;
 
 pub use self::error::ApiError;
@@ -22,5 +36,35 @@ pub struct AppState {
     pub vault: Vault,
     pub supervisor: Addr<ProviderSupervisor>,
     pub directory: Directory,
+    pub metrics: metrics::Metrics,
+    /// Resolves api_key_env references (the process environment in production, a map in tests).
+    pub env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
     pub started_at: Instant,
+}
+
+/// Mounts every route of the API.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .route("/metrics", web::get().to(ops::metrics))
+        .service(
+            web::scope("/v1")
+                .route("/tokens", web::post().to(tokens::create))
+                .route("/tokens", web::get().to(tokens::list))
+                .route("/tokens/{id}", web::delete().to(tokens::revoke))
+                .route("/providers", web::get().to(providers::list))
+                .route("/providers", web::post().to(providers::create))
+                .route("/providers/{id}", web::get().to(providers::get))
+                .route("/providers/{id}", web::patch().to(providers::patch))
+                .route("/providers/{id}", web::delete().to(providers::delete))
+                .route(
+                    "/providers/{id}/models",
+                    web::get().to(models::provider_models),
+                )
+                .route("/models", web::get().to(models::list_models))
+                .route("/chat/completions", web::post().to(chat::chat_completions))
+                .route("/vault", web::get().to(vault::list))
+                .route("/vault/{name}", web::put().to(vault::put))
+                .route("/vault/{name}", web::delete().to(vault::delete)),
+        );
 }

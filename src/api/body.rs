@@ -1,0 +1,73 @@
+//! Request bodies: read with a size limit, parsed as JSON with errors that name the field.
+
+use actix_web::web;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use super::ApiError;
+
+/// Reads the whole body, refusing (413) one over `limit` bytes without reading the rest.
+pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("The request body could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Parses `body` as JSON into `T`. Malformed JSON is a 400 saying where; a well-formed body with a
+/// wrong or missing field is a 422 naming the field and what it expects.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "The request body is empty - send a JSON object",
+        ));
+    }
+    if std::str::from_utf8(body).is_err() {
+        return Err(ApiError::bad_request(
+            "The request body is not valid UTF-8 - send a JSON object",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(field_error)?;
+    de.end()
+        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::bad_request(format!("The request body is not valid JSON: {inner}"));
+    }
+    if path == "." {
+        return ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            describe(&inner),
+        )
+        .with_code("invalid_value");
+    }
+    let message = format!("{path}: {}", describe(&inner));
+    ApiError::unprocessable(&path, message)
+}
+
+/// Reads and parses a JSON body in one step.
+pub async fn json<T: DeserializeOwned>(payload: web::Payload, limit: usize) -> Result<T, ApiError> {
+    let body = read_limited(payload, limit).await?;
+    parse_json(&body)
+}
+
+/// serde's message, without the " at line 1 column 9" suffix that means nothing to an API user.
+fn describe(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}

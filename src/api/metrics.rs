@@ -1,0 +1,124 @@
+//! Prometheus metrics: requests and latency per route, upstream errors, retries, tokens in and out
+//! per provider and model. Rendered in the Prometheus text format by `GET /metrics`.
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    /// The route's pattern (`/v1/providers/{id}`), never the raw path, so ids do not explode the
+    /// label space.
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamErrorLabels {
+    pub provider: String,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TokenLabels {
+    pub provider: String,
+    pub model: String,
+    /// `input` or `output`.
+    pub direction: String,
+}
+
+/// The server's metrics. Cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    pub requests: Family<RequestLabels, Counter>,
+    pub latency: Family<RouteLabels, Histogram>,
+    pub upstream_errors: Family<UpstreamErrorLabels, Counter>,
+    pub tokens: Family<TokenLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "moxxy_http_requests",
+            "HTTP requests served",
+            requests.clone(),
+        );
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            // 0.5 ms to ~16 s.
+            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+        });
+        registry.register(
+            "moxxy_http_request_duration_seconds",
+            "Time from request to response head",
+            latency.clone(),
+        );
+        let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
+        registry.register(
+            "moxxy_upstream_errors",
+            "Completions that failed, by provider and error kind",
+            upstream_errors.clone(),
+        );
+        let tokens = Family::<TokenLabels, Counter>::default();
+        registry.register(
+            "moxxy_tokens",
+            "Tokens reported by upstreams, by provider, model and direction",
+            tokens.clone(),
+        );
+        Metrics {
+            registry: Arc::new(registry),
+            requests,
+            latency,
+            upstream_errors,
+            tokens,
+        }
+    }
+
+    /// Counts a completion's usage.
+    pub fn record_usage(&self, provider: &str, model: &str, usage: &moxxy_actors::Usage) {
+        for (direction, count) in [("input", usage.input_tokens), ("output", usage.output_tokens)] {
+            self.tokens
+                .get_or_create(&TokenLabels {
+                    provider: provider.to_string(),
+                    model: model.to_string(),
+                    direction: direction.to_string(),
+                })
+                .inc_by(count);
+        }
+    }
+
+    /// Counts a failed completion.
+    pub fn record_upstream_error(&self, provider: &str, kind: &moxxy_actors::ErrorKind) {
+        self.upstream_errors
+            .get_or_create(&UpstreamErrorLabels {
+                provider: provider.to_string(),
+                kind: format!("{kind:?}").to_lowercase(),
+            })
+            .inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}
