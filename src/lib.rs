@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod builtin_models;
 pub mod client;
 pub mod config;
 pub mod directory;

@@ -1,6 +1,8 @@
 //! The REST API: actix-web routes, one module per resource, one JSON error type.
 
+pub mod chat;
 pub mod error;
+pub mod models;
 
 use std::sync::Arc;
 use std::time::Instant;
