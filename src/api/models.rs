@@ -1,0 +1,69 @@
+//! The model lists: `GET /v1/models` (every provider's models, in OpenAI's list format, so OpenAI
+//! SDKs can list them) and `GET /v1/providers/{id}/models` (one provider's, with where each name
+//! comes from).
+
+use actix_web::{web, HttpResponse};
+use moxxy_actors::provider::ProviderKind;
+use serde_json::{json, Value};
+
+use super::{ApiError, AppState};
+use crate::directory::ProviderEntry;
+
+/// Registers both routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/models", web::get().to(list_models))
+        .route("/v1/providers/{id}/models", web::get().to(provider_models));
+}
+
+/// `GET /v1/models`: every model of every provider as `PROVIDER/MODEL`, the name that always
+/// routes to exactly that provider.
+pub async fn list_models(state: web::Data<AppState>) -> HttpResponse {
+    // AUTH: lead adds Caller (chat scope)
+    // The lead narrows this to ready providers once status is tracked in the directory.
+    let directory = state.directory.snapshot();
+    let data: Vec<Value> = directory
+        .values()
+        .flat_map(|entry| {
+            entry.models.iter().map(move |model| {
+                json!({
+                    "id": format!("{}/{model}", entry.id),
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": entry.id,
+                })
+            })
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({"object": "list", "data": data}))
+}
+
+/// `GET /v1/providers/{id}/models`: one provider's models by their upstream ids, each with its
+/// `source`; 404 `Provider 'ID' not found`.
+pub async fn provider_models(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    // AUTH: lead adds Caller (read scope)
+    let id = id.into_inner();
+    let entry = state
+        .directory
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found(format!("Provider '{id}' not found")))?;
+    let source = source(&entry);
+    let data: Vec<Value> = entry
+        .models
+        .iter()
+        .map(|model| json!({"id": model, "provider": entry.id, "source": source}))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"object": "list", "data": data})))
+}
+
+/// Where a provider's list comes from: the built-in list (Anthropic, OpenAI), the registration
+/// (custom providers) or the upstream itself (Ollama's pulled models).
+fn source(entry: &ProviderEntry) -> &'static str {
+    match entry.kind {
+        ProviderKind::Anthropic | ProviderKind::OpenAi => "builtin",
+        ProviderKind::OpenAiCompatible => "registration",
+        ProviderKind::Ollama => "upstream",
+    }
+}
