@@ -97,6 +97,9 @@ pub async fn run(state: AppState, listener: TcpListener) -> Result<(), StartErro
             .configure(api::configure)
     })
     .workers(workers)
+    // A client that leaves while nothing is being written (an upstream still thinking, any
+    // non-streamed request) must cancel its upstream request at once, not at the next write.
+    .h1_allow_half_closed(false)
     .shutdown_timeout(30)
     .listen(listener)
     .map_err(StartError::Serve)?

@@ -24,7 +24,9 @@ use moxxy_actors::{ErrorKind, ProviderError};
 use serde_json::Value;
 
 use super::{ApiError, AppState};
-use crate::routing::{self, Aliases};
+use crate::auth::token::Scope;
+use crate::auth::Caller;
+use crate::routing;
 
 /// Registers the route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -35,14 +37,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// `chat.completion`, or with an SSE stream of chunks when the body says `"stream": true`.
 pub async fn chat_completions(
     state: web::Data<AppState>,
-    // CONFIG: lead may read these from `state.config.aliases` instead once Config has them.
-    aliases: web::Data<Aliases>,
+    caller: Caller,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    // AUTH: lead adds Caller (chat scope)
+    caller.require(Scope::Chat)?;
     let mut req = openai::decode_request(&body)?;
     let sent = std::mem::take(&mut req.model);
-    let route = routing::resolve(&sent, &state.directory.snapshot(), &aliases.0)?;
+    let route = routing::resolve(&sent, &state.directory.snapshot(), &state.config.aliases)?;
     req.model = route.model;
     if req.stream {
         let include_usage = req.include_usage;

@@ -7,6 +7,8 @@ use moxxy_actors::provider::ProviderKind;
 use serde_json::{json, Value};
 
 use super::{ApiError, AppState};
+use crate::auth::token::Scope;
+use crate::auth::Caller;
 use crate::directory::ProviderEntry;
 
 /// Registers both routes.
@@ -17,9 +19,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// `GET /v1/models`: every model of every provider as `PROVIDER/MODEL`, the name that always
 /// routes to exactly that provider.
-pub async fn list_models(state: web::Data<AppState>) -> HttpResponse {
-    // AUTH: lead adds Caller (chat scope)
-    // The lead narrows this to ready providers once status is tracked in the directory.
+pub async fn list_models(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Chat)?;
     let directory = state.directory.snapshot();
     let data: Vec<Value> = directory
         .values()
@@ -34,16 +38,17 @@ pub async fn list_models(state: web::Data<AppState>) -> HttpResponse {
             })
         })
         .collect();
-    HttpResponse::Ok().json(json!({"object": "list", "data": data}))
+    Ok(HttpResponse::Ok().json(json!({"object": "list", "data": data})))
 }
 
 /// `GET /v1/providers/{id}/models`: one provider's models by their upstream ids, each with its
 /// `source`; 404 `Provider 'ID' not found`.
 pub async fn provider_models(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    // AUTH: lead adds Caller (read scope)
+    caller.require(Scope::Read)?;
     let id = id.into_inner();
     let entry = state
         .directory
