@@ -1,4 +1,175 @@
-//! The sled registry (in progress).
-/// Placeholder.
-#[derive(Debug, Clone)]
-pub struct Store;
+//! The sled registry: providers, tokens and vault entries (agents and conversations to come),
+//! each kind of record in its own tree and its own module.
+//!
+//! Records are JSON carrying a `schema` version ([`SCHEMA`]); a record from a newer moxxy is an
+//! error that names it, never a panic or a silent misread. Every write the API acknowledges is
+//! flushed to disk before the call returns (sled `flush`, an fsync of its log), so `kill -9`
+//! right after a 201 loses nothing; and since sled replaces a value whole, a write that fails
+//! leaves the old record whole.
+//!
+//! [`Store`] is a cheap handle (an `Arc`); clone it into every part of the server that needs it.
+
+mod error;
+pub mod providers;
+mod record;
+pub mod tokens;
+pub mod vault_entries;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub use self::error::StoreError;
+pub use self::providers::{AuthSource, ProviderRecord, ProviderStore};
+pub use self::record::Record;
+pub use self::tokens::{TokenRecord, TokenStore};
+pub use self::vault_entries::{VaultEntryRecord, VaultEntryStore};
+
+/// The schema version this build writes, and the newest it reads.
+pub const SCHEMA: u32 = 1;
+
+/// Tree names: one per kind of record, plus the token hash index and store metadata.
+const PROVIDERS: &str = "providers";
+const TOKENS: &str = "tokens";
+const TOKEN_HASHES: &str = "token_hashes";
+const VAULT: &str = "vault";
+const META: &str = "meta";
+
+/// The registry: one sled database, a tree per kind of record.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    path: PathBuf,
+    providers: sled::Tree,
+    tokens: sled::Tree,
+    token_hashes: sled::Tree,
+    vault: sled::Tree,
+    meta: sled::Tree,
+    /// Cleared when a read, write or flush fails, so `/readyz` stops answering ready.
+    healthy: AtomicBool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`. Fails with an error naming the path when
+    /// the directory cannot be created or written, or another process (another moxxy) has the
+    /// store open.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let open_err = |reason: String| StoreError::Open {
+            path: dir.to_path_buf(),
+            reason,
+        };
+        create_private_dir(dir).map_err(|err| open_err(describe_io(&err)))?;
+        let db = sled::Config::new()
+            .path(dir)
+            .open()
+            .map_err(|err| open_err(describe_sled(&err)))?;
+        let tree = |name: &str| {
+            db.open_tree(name)
+                .map_err(|err| open_err(describe_sled(&err)))
+        };
+        let inner = Inner {
+            providers: tree(PROVIDERS)?,
+            tokens: tree(TOKENS)?,
+            token_hashes: tree(TOKEN_HASHES)?,
+            vault: tree(VAULT)?,
+            meta: tree(META)?,
+            path: dir.to_path_buf(),
+            healthy: AtomicBool::new(true),
+            db,
+        };
+        Ok(Store {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The data directory the store lives in.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Writes everything buffered to disk (fsync). Every acknowledged write calls it.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.inner.db.flush().map_err(|err| self.failed(err))?;
+        Ok(())
+    }
+
+    /// Whether the store is usable: no write or flush has failed and a read succeeds. For
+    /// `/readyz`.
+    pub fn is_healthy(&self) -> bool {
+        self.inner.healthy.load(Ordering::Relaxed) && self.inner.meta.get(b"health").is_ok()
+    }
+
+    /// Provider registrations and built-in overrides.
+    pub fn providers(&self) -> ProviderStore {
+        ProviderStore::new(self.clone(), self.inner.providers.clone())
+    }
+
+    /// `mox_` token records (hashes only) and their hash index.
+    pub fn tokens(&self) -> TokenStore {
+        TokenStore::new(
+            self.clone(),
+            self.inner.tokens.clone(),
+            self.inner.token_hashes.clone(),
+            self.inner.meta.clone(),
+        )
+    }
+
+    /// Encrypted vault entries (the [`crate::vault::Vault`] encrypts; this only stores).
+    pub fn vault_entries(&self) -> VaultEntryStore {
+        VaultEntryStore::new(
+            self.clone(),
+            self.inner.vault.clone(),
+            self.inner.meta.clone(),
+        )
+    }
+
+    /// Records a failure of the underlying store and converts it.
+    pub(crate) fn failed(&self, err: sled::Error) -> StoreError {
+        self.inner.healthy.store(false, Ordering::Relaxed);
+        StoreError::Io(err)
+    }
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Creates the data directory (and its parents) readable by its owner only: it holds the
+/// vault's ciphertext and possibly the master key.
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+fn describe_io(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            format!("{err}; make the directory writable by this user or choose another data directory (storage.path or MOXXY_DATA_DIR)")
+        }
+        _ => format!("{err}; choose another data directory (storage.path or MOXXY_DATA_DIR)"),
+    }
+}
+
+fn describe_sled(err: &sled::Error) -> String {
+    match err {
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            "it is locked by another process; is another moxxy running with this data directory? \
+             Stop it, or give this one another data directory (storage.path or MOXXY_DATA_DIR)"
+                .to_string()
+        }
+        sled::Error::Io(io) => describe_io(io),
+        other => format!("{other}; restore the data directory from a backup"),
+    }
+}

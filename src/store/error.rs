@@ -1,0 +1,74 @@
+//! What can go wrong with the registry, each case saying what to fix.
+
+use std::path::PathBuf;
+
+use sled::transaction::TransactionError;
+
+/// An error of the sled registry.
+///
+/// None of these messages carries a record's contents: a record may hold header values or
+/// ciphertext, and a corrupt one may hold anything. They name the kind of record and its key.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The data directory could not be created or opened.
+    #[error("cannot open the data store at {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+
+    /// Reading, writing or flushing failed after the store was opened.
+    #[error("the data store failed: {0}; check the disk under the data directory")]
+    Io(#[source] sled::Error),
+
+    /// A create found the key taken; nothing was written.
+    #[error("{what} already exists")]
+    Conflict { what: String },
+
+    /// A replace found no record to replace; nothing was written.
+    #[error("{what} does not exist")]
+    NotFound { what: String },
+
+    /// A stored record cannot be decoded.
+    #[error(
+        "stored {kind} record '{key}' is unreadable ({detail}); restore the data directory from a \
+         backup or remove that record"
+    )]
+    Corrupt {
+        kind: &'static str,
+        key: String,
+        detail: String,
+    },
+
+    /// A record carries a schema version this build does not know.
+    #[error(
+        "{kind} record '{key}' has schema version {found}, but this moxxy understands versions 1 \
+         to {supported}; run a newer moxxy with this data directory"
+    )]
+    Schema {
+        kind: &'static str,
+        key: String,
+        found: u32,
+        supported: u32,
+    },
+
+    /// A record could not be encoded; nothing was written.
+    #[error("cannot encode {kind} record '{key}': {detail}")]
+    Encode {
+        kind: &'static str,
+        key: String,
+        detail: String,
+    },
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(err: sled::Error) -> Self {
+        StoreError::Io(err)
+    }
+}
+
+impl From<TransactionError<StoreError>> for StoreError {
+    fn from(err: TransactionError<StoreError>) -> Self {
+        match err {
+            TransactionError::Abort(err) => err,
+            TransactionError::Storage(err) => StoreError::Io(err),
+        }
+    }
+}
