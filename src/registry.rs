@@ -65,7 +65,14 @@ pub fn resolve_auth(
     kind: ProviderKind,
     record: Option<&ProviderRecord>,
 ) -> Result<ResolvedAuth, ApiError> {
-    let auth = record.map(|r| &r.auth).unwrap_or(&AuthSource::None);
+    // A built-in without a stored record reads its key from its environment variable.
+    let builtin_default = builtin_key_env(kind).map(|var| AuthSource::Env {
+        var: var.to_string(),
+    });
+    let auth = record
+        .map(|r| &r.auth)
+        .or(builtin_default.as_ref())
+        .unwrap_or(&AuthSource::None);
     let vault_key = |name: &str| {
         state.vault.get(name).map_err(|e| {
             tracing::error!(entry = name, error = %e, "a vault entry could not be read");
@@ -87,15 +94,9 @@ pub fn resolve_auth(
             source: "env",
             key: (state.env)(var).filter(|v| !v.is_empty()).map(ApiKey::new),
         },
-        AuthSource::None => match builtin_key_env(kind) {
-            Some(var) => ResolvedAuth {
-                source: "env",
-                key: (state.env)(var).filter(|v| !v.is_empty()).map(ApiKey::new),
-            },
-            None => ResolvedAuth {
-                source: "none",
-                key: None,
-            },
+        AuthSource::None => ResolvedAuth {
+            source: "none",
+            key: None,
         },
     })
 }

@@ -46,7 +46,7 @@ pub async fn build_state(
 ) -> Result<AppState, StartError> {
     let store = Store::open(&config.storage.path)?;
     let (key, source) = MasterKey::load(&config.storage.path, env("MOXXY_MASTER_KEY").as_deref())?;
-    if source == KeySource::Generated {
+    if matches!(source, KeySource::Generated(_)) {
         tracing::warn!(
             path = %config.storage.path.join("master.key").display(),
             "generated a new vault master key; back it up, or set MOXXY_MASTER_KEY - without it the vault cannot be read"

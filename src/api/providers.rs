@@ -194,7 +194,12 @@ pub async fn patch(
         kind: builtin_kind(&id).map(|k| k.as_str()).unwrap_or_default().to_string(),
         base_url: String::new(),
         models: Vec::new(),
-        auth: AuthSource::None,
+        // A built-in keeps reading its environment variable until told otherwise.
+        auth: builtin_kind(&id)
+            .and_then(registry::builtin_key_env)
+            .map_or(AuthSource::None, |var| AuthSource::Env {
+                var: var.to_string(),
+            }),
         headers: BTreeMap::new(),
         rate_limit: None,
         timeout_ms: None,
@@ -246,13 +251,7 @@ pub async fn patch(
             new_key = Some(key);
             record.auth = AuthSource::Registration;
         }
-        Some(None) => {
-            record.auth = if builtin {
-                AuthSource::Empty
-            } else {
-                AuthSource::None
-            };
-        }
+        Some(None) => record.auth = AuthSource::None,
         None => {}
     }
     if let Some(var) = change.api_key_env {
@@ -270,7 +269,7 @@ pub async fn patch(
     state
         .store
         .providers()
-        .replace(&record)
+        .upsert(&record)
         .map_err(|e| ApiError::internal(&e))?;
     registry::start(&state, &id, Some(&record)).await?;
     tracing::info!(provider = %id, "provider changed");

@@ -72,11 +72,18 @@ pub async fn create(
         body.expires_in.map(Duration::from_secs),
         SystemTime::now(),
     );
-    state
-        .store
-        .tokens()
-        .create(&new.record)
-        .map_err(|e| ApiError::internal(&e))?;
+    let tokens = state.store.tokens();
+    let stored = if bootstrap {
+        // Atomic: two racing bootstrap requests cannot both mint an admin token.
+        tokens.create_first(&new.record)
+    } else {
+        tokens.create(&new.record)
+    };
+    match stored {
+        Ok(()) => {}
+        Err(crate::store::StoreError::Conflict { .. }) => return Err(ApiError::unauthorized()),
+        Err(e) => return Err(ApiError::internal(&e)),
+    }
     tracing::info!(token_id = %new.record.id, bootstrap, "token created");
     let mut view = token_view(&new.record);
     view["token"] = json!(new.secret.expose());

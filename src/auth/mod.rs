@@ -82,7 +82,7 @@ pub fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Caller, ApiEr
         tracing::debug!(token_id = %record.id, why, "rejected a mox_ token");
         return Err(ApiError::unauthorized());
     }
-    if let Err(e) = tokens.touch(&record.id, &crate::time::rfc3339(now)) {
+    if let Err(e) = tokens.touch(&record.id, now) {
         tracing::warn!(token_id = %record.id, error = %e, "could not record last_used_at");
     }
     Ok(Caller {
