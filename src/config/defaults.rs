@@ -1,0 +1,51 @@
+//! The built-in defaults: what Moxxy runs with when `config.toml` says nothing. The documented
+//! `config.toml` at the repository root repeats every value here, and a test holds the two equal.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+/// Loopback only: nothing on the network reaches a fresh install (DESIGN.md, security rules).
+pub const BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 3000));
+
+/// 4 MiB: room for a long conversation with a few base64 images, small enough that a stray
+/// upload cannot exhaust memory.
+pub const BODY_LIMIT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Relative to the working directory, like `./config.toml`.
+pub const STORAGE_PATH: &str = "./moxxy-data";
+
+/// The log level when neither `log.level` nor `RUST_LOG` says otherwise.
+pub const LOG_LEVEL: &str = "info";
+
+/// Anthropic's public API, without `/v1`, as the Anthropic SDKs read `ANTHROPIC_BASE_URL`.
+pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+
+/// The OAuth token endpoint of Anthropic's console (PROTOCOLS.md §1.2: newer Claude Code uses
+/// `https://platform.claude.com/v1/oauth/token`; either can be configured).
+pub const ANTHROPIC_OAUTH_TOKEN_URL: &str = "https://console.anthropic.com/v1/oauth/token";
+
+/// OpenAI's public API, with `/v1`, as the OpenAI SDKs read `OPENAI_BASE_URL`.
+pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// Where Ollama listens by default (`OLLAMA_HOST` unset).
+pub const OLLAMA_BASE_URL: &str = "http://127.0.0.1:11434";
+
+/// Retries after the first attempt (3 attempts in all), as the official SDKs do.
+pub const MAX_RETRIES: u32 = 2;
+
+/// The most retries a provider may be configured with: beyond this a failing upstream only
+/// delays the error the caller will get anyway.
+pub const MAX_RETRIES_LIMIT: u32 = 10;
+
+/// Ten minutes, the official SDKs' default request timeout (long answers take minutes).
+pub const TIMEOUT_MS: u64 = 600_000;
+
+/// The default aliases (API.md, "Models and names"). Anthropic ids are the newest of each family
+/// in PROTOCOLS.md §1.8 (undated ids, which follow the family's latest snapshot).
+pub const ALIASES: [(&str, &str); 6] = [
+    ("opus", "anthropic/claude-opus-5"),
+    ("sonnet", "anthropic/claude-sonnet-5"),
+    ("haiku", "anthropic/claude-haiku-4-5"),
+    ("gpt-4.1", "openai/gpt-4.1"),
+    ("o3", "openai/o3"),
+    ("o4-mini", "openai/o4-mini"),
+];
