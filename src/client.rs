@@ -78,7 +78,11 @@ fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
 }
 
 /// One API call; the error body's message becomes the error.
-async fn call(method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, ClientError> {
+async fn call(
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, ClientError> {
     let url = base_url();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
@@ -128,9 +132,17 @@ pub fn run_token(command: TokenCommand) -> Result<(), ClientError> {
         } => create_token(&name, &scopes, expires_in),
         TokenCommand::List => runtime()?.block_on(async {
             let list = call(reqwest::Method::GET, "/v1/tokens", None).await?;
-            println!("{:<22} {:<20} {:<18} {:<11} LAST USED", "ID", "NAME", "SCOPES", "PREFIX");
+            println!(
+                "{:<22} {:<20} {:<18} {:<11} LAST USED",
+                "ID", "NAME", "SCOPES", "PREFIX"
+            );
             for t in list["data"].as_array().into_iter().flatten() {
-                let scopes: Vec<&str> = t["scopes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                let scopes: Vec<&str> = t["scopes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
                 println!(
                     "{:<22} {:<20} {:<18} {:<11} {}",
                     t["id"].as_str().unwrap_or(""),
@@ -153,9 +165,13 @@ pub fn run_token(command: TokenCommand) -> Result<(), ClientError> {
 /// Creates a token in the store when the server is stopped, or through the API when it runs (the
 /// store is then locked by the server).
 fn create_token(name: &str, scopes: &[String], expires_in: Option<u64>) -> Result<(), ClientError> {
-    let parsed: Result<Vec<crate::auth::token::Scope>, _> =
-        scopes.iter().map(|s| crate::auth::token::Scope::parse(s.trim())).collect();
-    let parsed = parsed.map_err(|_| ClientError::Usage("--scopes takes admin, chat and read, comma-separated".into()))?;
+    let parsed: Result<Vec<crate::auth::token::Scope>, _> = scopes
+        .iter()
+        .map(|s| crate::auth::token::Scope::parse(s.trim()))
+        .collect();
+    let parsed = parsed.map_err(|_| {
+        ClientError::Usage("--scopes takes admin, chat and read, comma-separated".into())
+    })?;
     let env = |n: &str| std::env::var(n).ok();
     let config = crate::config::load(None, &env).map_err(|e| ClientError::Usage(e.to_string()))?;
     match crate::store::Store::open(&config.storage.path) {
@@ -170,7 +186,10 @@ fn create_token(name: &str, scopes: &[String], expires_in: Option<u64>) -> Resul
                 .tokens()
                 .create(&new.record)
                 .map_err(|e| ClientError::Usage(e.to_string()))?;
-            eprintln!("created token {} ({name}); it is shown once:", new.record.id);
+            eprintln!(
+                "created token {} ({name}); it is shown once:",
+                new.record.id
+            );
             println!("{}", new.secret.expose());
             Ok(())
         }
@@ -195,7 +214,10 @@ pub fn run_providers(command: ProvidersCommand) -> Result<(), ClientError> {
         match command {
             ProvidersCommand::List => {
                 let list = call(reqwest::Method::GET, "/v1/providers", None).await?;
-                println!("{:<16} {:<18} {:<15} {:<6} BASE URL", "ID", "KIND", "STATE", "KEY");
+                println!(
+                    "{:<16} {:<18} {:<15} {:<6} BASE URL",
+                    "ID", "KIND", "STATE", "KEY"
+                );
                 for p in list["data"].as_array().into_iter().flatten() {
                     let key = match (&p["auth"]["set"], &p["auth"]["last4"]) {
                         (_, Value::String(l4)) => format!("…{l4}"),
@@ -234,7 +256,12 @@ pub fn run_providers(command: ProvidersCommand) -> Result<(), ClientError> {
                 println!("registered {}", created["id"].as_str().unwrap_or(""));
             }
             ProvidersCommand::Models { id } => {
-                let list = call(reqwest::Method::GET, &format!("/v1/providers/{id}/models"), None).await?;
+                let list = call(
+                    reqwest::Method::GET,
+                    &format!("/v1/providers/{id}/models"),
+                    None,
+                )
+                .await?;
                 for m in list["data"].as_array().into_iter().flatten() {
                     println!(
                         "{}/{}\t{}",
@@ -245,7 +272,12 @@ pub fn run_providers(command: ProvidersCommand) -> Result<(), ClientError> {
                 }
             }
             ProvidersCommand::Remove { id } => {
-                call(reqwest::Method::DELETE, &format!("/v1/providers/{id}"), None).await?;
+                call(
+                    reqwest::Method::DELETE,
+                    &format!("/v1/providers/{id}"),
+                    None,
+                )
+                .await?;
                 println!("removed {id}");
             }
         }

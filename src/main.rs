@@ -58,7 +58,8 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), ClientError> {
     moxxy::logging::init(&config.log);
     tracing::info!(source = ?config.source, bind = %config.server.bind, "starting moxxy");
     actix_web::rt::System::new().block_on(async move {
-        let listener = moxxy::server::bind(&config).map_err(|e| ClientError::Usage(e.to_string()))?;
+        let listener =
+            moxxy::server::bind(&config).map_err(|e| ClientError::Usage(e.to_string()))?;
         let state = moxxy::server::build_state(config, Arc::new(env))
             .await
             .map_err(|e| ClientError::Usage(e.to_string()))?;

@@ -136,7 +136,11 @@ pub fn engine_config(
         if !r.models.is_empty() && builtin_kind(id).is_none() {
             config.models = r.models.clone();
         }
-        config.headers = r.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        config.headers = r
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if let Some(limit) = &r.rate_limit {
             config.rate_limit = limit.clone();
         }
@@ -228,7 +232,11 @@ pub async fn view(
         })
     };
     let status = match state.directory.get(id) {
-        Some(entry) => entry.addr.send(moxxy_actors::provider::actor::GetStatus).await.ok(),
+        Some(entry) => entry
+            .addr
+            .send(moxxy_actors::provider::actor::GetStatus)
+            .await
+            .ok(),
         None => None,
     };
     let (state_name, retry_at) = match status.map(|s| s.state) {
@@ -238,8 +246,7 @@ pub async fn view(
         Some(ProviderState::CircuitOpen { retry_in }) => ("circuit_open", Some(retry_in)),
         Some(ProviderState::Retired) => ("unreachable", None),
     };
-    let retry_at =
-        retry_at.map(|d| crate::time::rfc3339(std::time::SystemTime::now() + d));
+    let retry_at = retry_at.map(|d| crate::time::rfc3339(std::time::SystemTime::now() + d));
     Ok(json!({
         "id": id,
         "kind": kind.as_str(),

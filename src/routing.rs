@@ -35,13 +35,6 @@ pub struct Route {
     pub addr: Addr<ProviderActor>,
 }
 
-/// The configured aliases, alias → `PROVIDER/MODEL`.
-///
-/// Shared with the handlers as app data (`web::Data<Aliases>`) so routing does not depend on the
-/// shape of the whole configuration.
-#[derive(Debug, Clone, Default)]
-pub struct Aliases(pub BTreeMap<String, String>);
-
 /// Resolves the model `name` a client sent against the running providers (`directory`, from
 /// `Directory::snapshot()`) and the configured `aliases`.
 ///

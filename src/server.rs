@@ -40,10 +40,7 @@ pub enum StartError {
 }
 
 /// Opens the store and vault, starts the supervisor and every provider.
-pub async fn build_state(
-    config: Config,
-    env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
-) -> Result<AppState, StartError> {
+pub async fn build_state(config: Config, env: api::EnvReader) -> Result<AppState, StartError> {
     let store = Store::open(&config.storage.path)?;
     let (key, source) = MasterKey::load(&config.storage.path, env("MOXXY_MASTER_KEY").as_deref())?;
     if matches!(source, KeySource::Generated(_)) {
@@ -78,9 +75,7 @@ pub fn bind(config: &Config) -> Result<TcpListener, StartError> {
 
 /// Serves the API on `listener` until SIGTERM or Ctrl-C, then flushes the store.
 pub async fn run(state: AppState, listener: TcpListener) -> Result<(), StartError> {
-    let addr = listener
-        .local_addr()
-        .map_err(StartError::Serve)?;
+    let addr = listener.local_addr().map_err(StartError::Serve)?;
     let workers = state
         .config
         .server

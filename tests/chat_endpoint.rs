@@ -23,13 +23,12 @@ use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App};
 use bytes::Bytes;
-use moxxy::api::{chat, models as model_routes, AppState};
+use moxxy::api::AppState;
 use moxxy::builtin_models::builtin_models;
 use moxxy::config::Config;
 use moxxy::directory::{Directory, ProviderEntry};
-use moxxy::routing::Aliases;
 use moxxy::store::Store;
-use moxxy::vault::Vault;
+use moxxy::vault::{MasterKey, Vault};
 use moxxy_actors::provider::{Credentials, ProviderConfig, ProviderKind};
 use moxxy_actors::retry::RetryPolicy;
 use moxxy_actors::supervisor::{ProviderSupervisor, Upsert};
@@ -48,7 +47,9 @@ const OLLAMA_PATH: &str = "/api/chat";
 pub struct Harness {
     pub fake: FakeUpstream,
     pub state: AppState,
-    pub aliases: Aliases,
+    /// An admin token every request carries.
+    pub token: String,
+    _data: tempfile::TempDir,
 }
 
 impl Harness {
@@ -58,20 +59,27 @@ impl Harness {
         let fake = FakeUpstream::start().await.unwrap();
         let supervisor = ProviderSupervisor::new().start();
         let directory = Directory::new();
-        let state = test_state(supervisor, directory);
-        let aliases = Aliases(
-            [
-                ("sonnet", "anthropic/claude-sonnet-4-5"),
-                ("local", "ollama/llama3.2"),
-            ]
-            .into_iter()
-            .map(|(a, t)| (a.to_string(), t.to_string()))
-            .collect::<BTreeMap<_, _>>(),
+        let data = tempfile::tempdir().unwrap();
+        let aliases = [
+            ("sonnet", "anthropic/claude-sonnet-4-5"),
+            ("local", "ollama/llama3.2"),
+        ]
+        .into_iter()
+        .map(|(a, t)| (a.to_string(), t.to_string()))
+        .collect::<BTreeMap<_, _>>();
+        let state = test_state(supervisor, directory, data.path(), aliases);
+        let new = moxxy::auth::token::generate(
+            "test",
+            vec![moxxy::auth::token::Scope::Admin],
+            None,
+            std::time::SystemTime::now(),
         );
+        state.store.tokens().create(&new.record).unwrap();
         let h = Harness {
             fake,
             state,
-            aliases,
+            token: new.secret.expose().to_string(),
+            _data: data,
         };
         for kind in [ProviderKind::Anthropic, ProviderKind::OpenAi] {
             let models = builtin_models(kind).iter().map(|m| m.to_string()).collect();
@@ -143,14 +151,16 @@ impl Harness {
     > {
         App::new()
             .app_data(web::Data::new(self.state.clone()))
-            .app_data(web::Data::new(self.aliases.clone()))
-            .configure(chat::routes)
-            .configure(model_routes::routes)
+            .wrap(actix_web::middleware::from_fn(
+                moxxy::api::middleware::request_context,
+            ))
+            .configure(moxxy::api::configure)
     }
 
     /// Sends `req` through the app and reads the whole answer.
     pub async fn call(&self, req: test::TestRequest) -> Answer {
         let app = test::init_service(self.app()).await;
+        let req = req.insert_header(("authorization", format!("Bearer {}", self.token)));
         let res = test::call_service(&app, req.to_request()).await;
         let status = res.status();
         let headers = res.headers().clone();
@@ -192,16 +202,28 @@ impl Harness {
     }
 }
 
-/// The state the handlers share, with the other modules' types as they stand in this branch.
-// `Config` is a unit placeholder here; the real one has fields and a `Default`.
-#[allow(clippy::default_constructed_unit_structs)]
-pub fn test_state(supervisor: Addr<ProviderSupervisor>, directory: Directory) -> AppState {
+/// The state the handlers share: a real store and vault in `data`, the default configuration
+/// with the test's aliases.
+pub fn test_state(
+    supervisor: Addr<ProviderSupervisor>,
+    directory: Directory,
+    data: &std::path::Path,
+    aliases: BTreeMap<String, String>,
+) -> AppState {
+    let store = Store::open(data).unwrap();
+    let vault = Vault::new(MasterKey::generate().unwrap(), store.clone());
+    let config = Config {
+        aliases,
+        ..Config::default()
+    };
     AppState {
-        config: Arc::new(Config::default()),
-        store: Store,
-        vault: Vault,
+        config: Arc::new(config),
+        store,
+        vault,
         supervisor,
         directory,
+        metrics: moxxy::api::metrics::Metrics::new(),
+        env: Arc::new(|_| None),
         started_at: Instant::now(),
     }
 }

@@ -28,11 +28,6 @@ use crate::auth::token::Scope;
 use crate::auth::Caller;
 use crate::routing;
 
-/// Registers the route.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/chat/completions", web::post().to(chat_completions));
-}
-
 /// `POST /v1/chat/completions`: routes the model the client named and answers with one
 /// `chat.completion`, or with an SSE stream of chunks when the body says `"stream": true`.
 pub async fn chat_completions(

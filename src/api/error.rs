@@ -176,11 +176,9 @@ impl From<ProviderError> for ApiError {
                 "billing_error",
                 "insufficient_quota",
             ),
-            ErrorKind::ModelNotFound => (
-                StatusCode::NOT_FOUND,
-                "not_found_error",
-                "model_not_found",
-            ),
+            ErrorKind::ModelNotFound => {
+                (StatusCode::NOT_FOUND, "not_found_error", "model_not_found")
+            }
             ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found_error", "not_found"),
             ErrorKind::RequestTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -208,11 +206,9 @@ impl From<ProviderError> for ApiError {
                 "service_unavailable",
             ),
             ErrorKind::Upstream => (StatusCode::BAD_GATEWAY, "api_error", "upstream_error"),
-            ErrorKind::Unreachable => (
-                StatusCode::BAD_GATEWAY,
-                "api_error",
-                "upstream_unreachable",
-            ),
+            ErrorKind::Unreachable => {
+                (StatusCode::BAD_GATEWAY, "api_error", "upstream_unreachable")
+            }
             ErrorKind::Timeout => (
                 StatusCode::GATEWAY_TIMEOUT,
                 "timeout_error",

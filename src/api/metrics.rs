@@ -94,7 +94,10 @@ impl Metrics {
 
     /// Counts a completion's usage.
     pub fn record_usage(&self, provider: &str, model: &str, usage: &moxxy_actors::Usage) {
-        for (direction, count) in [("input", usage.input_tokens), ("output", usage.output_tokens)] {
+        for (direction, count) in [
+            ("input", usage.input_tokens),
+            ("output", usage.output_tokens),
+        ] {
             self.tokens
                 .get_or_create(&TokenLabels {
                     provider: provider.to_string(),

@@ -28,6 +28,9 @@ use crate::directory::Directory;
 use crate::store::Store;
 use crate::vault::Vault;
 
+/// Reads an environment variable: the process environment in production, a map in tests.
+pub type EnvReader = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// What every handler shares. Cheap to clone: everything inside is a handle.
 #[derive(Clone)]
 pub struct AppState {
@@ -38,7 +41,7 @@ pub struct AppState {
     pub directory: Directory,
     pub metrics: metrics::Metrics,
     /// Resolves api_key_env references (the process environment in production, a map in tests).
-    pub env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    pub env: EnvReader,
     pub started_at: Instant,
 }
 

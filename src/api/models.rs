@@ -11,12 +11,6 @@ use crate::auth::token::Scope;
 use crate::auth::Caller;
 use crate::directory::ProviderEntry;
 
-/// Registers both routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/models", web::get().to(list_models))
-        .route("/v1/providers/{id}/models", web::get().to(provider_models));
-}
-
 /// `GET /v1/models`: every model of every provider as `PROVIDER/MODEL`, the name that always
 /// routes to exactly that provider.
 pub async fn list_models(

@@ -145,7 +145,7 @@ pub async fn create(
     }
     let now = crate::time::now_rfc3339();
     let record = ProviderRecord {
-        schema: ProviderRecord::SCHEMA,
+        schema: crate::store::SCHEMA,
         id: reg.name.clone(),
         kind: "openai_compatible".into(),
         base_url: reg.base_url.trim_end_matches('/').to_string(),
@@ -189,9 +189,12 @@ pub async fn patch(
     }
     let now = crate::time::now_rfc3339();
     let mut record = existing.unwrap_or_else(|| ProviderRecord {
-        schema: ProviderRecord::SCHEMA,
+        schema: crate::store::SCHEMA,
         id: id.clone(),
-        kind: builtin_kind(&id).map(|k| k.as_str()).unwrap_or_default().to_string(),
+        kind: builtin_kind(&id)
+            .map(|k| k.as_str())
+            .unwrap_or_default()
+            .to_string(),
         base_url: String::new(),
         models: Vec::new(),
         // A built-in keeps reading its environment variable until told otherwise.
@@ -379,7 +382,8 @@ pub fn validate_id(id: &str) -> Result<(), ApiError> {
     let first_ok = chars
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    let rest_ok =
+        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
     if first_ok && rest_ok && id.len() <= 63 {
         Ok(())
     } else {
@@ -408,9 +412,7 @@ fn validate_env_name(var: &str) -> Result<(), ApiError> {
 
 /// `base_url` must be an absolute http(s) URL; plain http only to loopback unless allowed.
 pub fn validate_base_url(url: &str, allow_insecure_http: bool) -> Result<(), ApiError> {
-    let bad = |why: &str| {
-        ApiError::bad_request(format!("base_url: {why}")).with_param("base_url")
-    };
+    let bad = |why: &str| ApiError::bad_request(format!("base_url: {why}")).with_param("base_url");
     let parsed = reqwest::Url::parse(url)
         .map_err(|_| bad("must be an absolute URL such as https://api.x.ai/v1"))?;
     match parsed.scheme() {
@@ -466,7 +468,10 @@ fn validate_headers(headers: &BTreeMap<String, String>) -> Result<(), ApiError> 
     Ok(())
 }
 
-fn validate_limits(limit: Option<&RateLimitConfig>, timeout_ms: Option<u64>) -> Result<(), ApiError> {
+fn validate_limits(
+    limit: Option<&RateLimitConfig>,
+    timeout_ms: Option<u64>,
+) -> Result<(), ApiError> {
     if let Some(limit) = limit {
         if limit.requests_per_minute == Some(0) || limit.tokens_per_minute == Some(0) {
             return Err(ApiError::bad_request(

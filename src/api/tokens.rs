@@ -42,7 +42,8 @@ pub async fn create(
         .tokens()
         .is_empty()
         .map_err(|e| ApiError::internal(&e))?;
-    let bootstrap = presented_token(&req).is_none() && bootstrap_allowed(tokens_exist, req.peer_addr());
+    let bootstrap =
+        presented_token(&req).is_none() && bootstrap_allowed(tokens_exist, req.peer_addr());
     if !bootstrap {
         authenticate(&state, &req)?.require(Scope::Admin)?;
     }
@@ -119,7 +120,10 @@ pub async fn revoke(
         .revoke(&id)
         .map_err(|e| ApiError::internal(&e))?;
     if !revoked {
-        return Err(ApiError::not_found(format!("Token '{}' not found", id.as_str())));
+        return Err(ApiError::not_found(format!(
+            "Token '{}' not found",
+            id.as_str()
+        )));
     }
     tracing::info!(token_id = %id.as_str(), "token revoked");
     Ok(HttpResponse::NoContent().finish())

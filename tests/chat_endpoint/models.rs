@@ -52,7 +52,7 @@ async fn every_listed_id_routes() {
     let list = h.get("/v1/models").await.json();
     let directory = h.state.directory.snapshot();
     for id in ids(&list) {
-        let route = moxxy::routing::resolve(&id, &directory, &h.aliases.0);
+        let route = moxxy::routing::resolve(&id, &directory, &h.state.config.aliases);
         assert!(route.is_ok(), "{id} does not route");
     }
 }

@@ -158,12 +158,10 @@ async fn anthropic_tool_use_streams_as_openai_tool_calls() {
 /// that leaves while the upstream is silent cancels it at once, not at the next write.
 fn serve(h: &Harness) -> (SocketAddr, ServerHandle) {
     let state = h.state.clone();
-    let aliases = h.aliases.clone();
     let server = HttpServer::new(move || {
         actix_web::App::new()
             .app_data(web::Data::new(state.clone()))
-            .app_data(web::Data::new(aliases.clone()))
-            .configure(moxxy::api::chat::routes)
+            .configure(moxxy::api::configure)
     })
     .workers(1)
     .h1_allow_half_closed(false)
@@ -189,6 +187,7 @@ async fn a_client_leaving_a_plain_request_abandons_the_upstream_request() {
 
     let sent = reqwest::Client::new()
         .post(format!("http://{addr}/v1/chat/completions"))
+        .bearer_auth(&h.token)
         .json(&ask("anthropic/claude-sonnet-4-5", false))
         .timeout(Duration::from_millis(300))
         .send()
@@ -204,9 +203,10 @@ async fn a_client_leaving_a_plain_request_abandons_the_upstream_request() {
 }
 
 /// Starts a streamed request and reads until `until` has arrived; answers the text so far.
-async fn read_until(addr: SocketAddr, until: &str) -> (reqwest::Response, String) {
+async fn read_until(addr: SocketAddr, token: &str, until: &str) -> (reqwest::Response, String) {
     let mut response = reqwest::Client::new()
         .post(format!("http://{addr}/v1/chat/completions"))
+        .bearer_auth(token)
         .json(&ask("anthropic/claude-sonnet-4-5", true))
         .send()
         .await
@@ -236,7 +236,7 @@ async fn events_reach_the_client_as_they_arrive_and_a_disconnect_aborts_the_upst
     let (addr, server) = serve(&h);
 
     let started = Instant::now();
-    let (response, seen) = read_until(addr, "w1 ").await;
+    let (response, seen) = read_until(addr, &h.token, "w1 ").await;
 
     // Streamed, not buffered: the first words arrive long before the upstream is done.
     assert!(
@@ -264,7 +264,7 @@ async fn a_disconnect_while_the_upstream_is_silent_aborts_it_too() {
     h.fake.push(ANTHROPIC_PATH, stalled);
     let (addr, server) = serve(&h);
 
-    let (response, _) = read_until(addr, "w1 ").await;
+    let (response, _) = read_until(addr, &h.token, "w1 ").await;
     drop(response);
 
     assert!(
