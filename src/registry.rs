@@ -244,7 +244,7 @@ pub async fn view(
         Some(ProviderState::NoCredentials) => ("no_credentials", None),
         Some(ProviderState::CoolingDown { retry_in }) => ("cooling_down", Some(retry_in)),
         Some(ProviderState::CircuitOpen { retry_in }) => ("circuit_open", Some(retry_in)),
-        Some(ProviderState::Retired) => ("unreachable", None),
+        Some(ProviderState::Unreachable) | Some(ProviderState::Retired) => ("unreachable", None),
     };
     let retry_at = retry_at.map(|d| crate::time::rfc3339(std::time::SystemTime::now() + d));
     Ok(json!({

@@ -92,6 +92,8 @@ pub async fn run(state: AppState, listener: TcpListener) -> Result<(), StartErro
             .configure(api::configure)
     })
     .workers(workers)
+    // Signals are ours (below), so they are handled before the ready line is printed.
+    .disable_signals()
     // A client that leaves while nothing is being written (an upstream still thinking, any
     // non-streamed request) must cancel its upstream request at once, not at the next write.
     .h1_allow_half_closed(false)
@@ -99,6 +101,16 @@ pub async fn run(state: AppState, listener: TcpListener) -> Result<(), StartErro
     .listen(listener)
     .map_err(StartError::Serve)?
     .run();
+    let handle = server.handle();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(StartError::Serve)?;
+    actix_web::rt::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM: finishing requests in flight"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: finishing requests in flight"),
+        }
+        handle.stop(true).await;
+    });
     tracing::info!(%addr, workers, "moxxy is serving");
     println!("moxxy listening on http://{addr}");
     let _ = std::io::stdout().flush();

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use moxxy_actors::provider::openai::{self, StreamEncoder};
 use moxxy_actors::provider::{self, EventStream, StreamEncode, UpstreamMeta};
-use moxxy_actors::{ErrorKind, ProviderError};
+use moxxy_actors::{ErrorKind, ProviderError, StreamEvent};
 use serde_json::Value;
 
 use super::{ApiError, AppState};
@@ -40,11 +40,17 @@ pub async fn chat_completions(
     let sent = std::mem::take(&mut req.model);
     let route = routing::resolve(&sent, &state.directory.snapshot(), &state.config.aliases)?;
     req.model = route.model;
+    let recorder = Recorder {
+        metrics: state.metrics.clone(),
+        provider: route.provider.clone(),
+        model: req.model.clone(),
+    };
     if req.stream {
         let include_usage = req.include_usage;
-        let (events, meta) = provider::stream(&route.addr, req)
-            .await
-            .map_err(|e| upstream_error(e, &sent))?;
+        let (events, meta) = provider::stream(&route.addr, req).await.map_err(|e| {
+            recorder.finish(None, Some(&e.kind));
+            upstream_error(e, &sent)
+        })?;
         let mut response = HttpResponse::Ok();
         response
             .insert_header((CONTENT_TYPE, "text/event-stream"))
@@ -52,11 +58,13 @@ pub async fn chat_completions(
             .insert_header(("x-accel-buffering", "no"));
         rate_limit_headers(&mut response, &meta);
         let encoder = StreamEncoder::new(&sent, include_usage);
-        Ok(response.streaming(sse_body(events, encoder)))
+        Ok(response.streaming(sse_body(events, encoder, recorder)))
     } else {
-        let (answer, meta) = provider::complete(&route.addr, req)
-            .await
-            .map_err(|e| upstream_error(e, &sent))?;
+        let (answer, meta) = provider::complete(&route.addr, req).await.map_err(|e| {
+            recorder.finish(None, Some(&e.kind));
+            upstream_error(e, &sent)
+        })?;
+        recorder.finish(answer.usage.as_ref(), None);
         let mut body = openai::encode_response(&answer);
         if let Some(object) = body.as_object_mut() {
             object.insert("model".into(), Value::String(sent));
@@ -79,22 +87,51 @@ fn upstream_error(error: ProviderError, sent: &str) -> ApiError {
     error.into()
 }
 
+/// Counts one completion in the metrics, by provider and upstream model.
+struct Recorder {
+    metrics: crate::api::metrics::Metrics,
+    provider: String,
+    model: String,
+}
+
+impl Recorder {
+    fn finish(&self, usage: Option<&moxxy_actors::Usage>, error: Option<&ErrorKind>) {
+        self.metrics
+            .record_completion(&self.provider, &self.model, usage, error);
+    }
+}
+
 /// The SSE body: one chunk per event that produces bytes, then the encoder's end (`[DONE]`, or
 /// nothing more after an error chunk). Events that produce nothing yet (usage, held until the
 /// end) are skipped rather than sent as empty chunks.
 fn sse_body(
     events: EventStream,
     encoder: StreamEncoder,
+    recorder: Recorder,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + 'static {
+    /// The body's state. Its drop — at the end, after an error, or when the client left — records
+    /// the completion with the usage seen so far.
     struct Body {
         events: EventStream,
         encoder: StreamEncoder,
         done: bool,
+        recorder: Recorder,
+        usage: Option<moxxy_actors::Usage>,
+        error: Option<ErrorKind>,
+    }
+    impl Drop for Body {
+        fn drop(&mut self) {
+            self.recorder
+                .finish(self.usage.as_ref(), self.error.as_ref());
+        }
     }
     let body = Body {
         events,
         encoder,
         done: false,
+        recorder,
+        usage: None,
+        error: None,
     };
     futures_util::stream::unfold(body, |mut body| async move {
         if body.done {
@@ -103,7 +140,14 @@ fn sse_body(
         let mut out = Vec::new();
         while out.is_empty() {
             match body.events.next().await {
-                Some(event) => body.encoder.encode(&event, &mut out),
+                Some(event) => {
+                    match &event {
+                        StreamEvent::Usage(usage) => body.usage = Some(*usage),
+                        StreamEvent::Error(e) => body.error = Some(e.kind.clone()),
+                        _ => {}
+                    }
+                    body.encoder.encode(&event, &mut out);
+                }
                 None => {
                     body.done = true;
                     body.encoder.finish(&mut out);

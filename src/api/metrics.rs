@@ -30,6 +30,14 @@ pub struct UpstreamErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CompletionLabels {
+    pub provider: String,
+    pub model: String,
+    /// `ok` or `error`.
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TokenLabels {
     pub provider: String,
     pub model: String,
@@ -45,6 +53,7 @@ pub struct Metrics {
     pub latency: Family<RouteLabels, Histogram>,
     pub upstream_errors: Family<UpstreamErrorLabels, Counter>,
     pub tokens: Family<TokenLabels, Counter>,
+    pub completions: Family<CompletionLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -83,7 +92,14 @@ impl Metrics {
             "Tokens reported by upstreams, by provider, model and direction",
             tokens.clone(),
         );
+        let completions = Family::<CompletionLabels, Counter>::default();
+        registry.register(
+            "moxxy_completions",
+            "Completions, by provider, model and outcome",
+            completions.clone(),
+        );
         Metrics {
+            completions,
             registry: Arc::new(registry),
             requests,
             latency,
@@ -105,6 +121,29 @@ impl Metrics {
                     direction: direction.to_string(),
                 })
                 .inc_by(count);
+        }
+    }
+
+    /// Counts one finished completion: its outcome, and its usage when the upstream reported it.
+    pub fn record_completion(
+        &self,
+        provider: &str,
+        model: &str,
+        usage: Option<&moxxy_actors::Usage>,
+        error: Option<&moxxy_actors::ErrorKind>,
+    ) {
+        self.completions
+            .get_or_create(&CompletionLabels {
+                provider: provider.to_string(),
+                model: model.to_string(),
+                outcome: if error.is_some() { "error" } else { "ok" }.to_string(),
+            })
+            .inc();
+        if let Some(usage) = usage {
+            self.record_usage(provider, model, usage);
+        }
+        if let Some(kind) = error {
+            self.record_upstream_error(provider, kind);
         }
     }
 

@@ -3,7 +3,8 @@
 //! comes from).
 
 use actix_web::{web, HttpResponse};
-use moxxy_actors::provider::ProviderKind;
+use moxxy_actors::provider::actor::GetStatus;
+use moxxy_actors::provider::{ProviderKind, ProviderState};
 use serde_json::{json, Value};
 
 use super::{ApiError, AppState};
@@ -19,19 +20,25 @@ pub async fn list_models(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Chat)?;
     let directory = state.directory.snapshot();
-    let data: Vec<Value> = directory
-        .values()
-        .flat_map(|entry| {
-            entry.models.iter().map(move |model| {
-                json!({
-                    "id": format!("{}/{model}", entry.id),
-                    "object": "model",
-                    "created": 0,
-                    "owned_by": entry.id,
-                })
+    let mut data: Vec<Value> = Vec::new();
+    for entry in directory.values() {
+        // Only providers that can answer: a provider without a key, or unreachable, lists nothing.
+        let ready = matches!(
+            entry.addr.send(GetStatus).await.map(|s| s.state),
+            Ok(ProviderState::Ready | ProviderState::CoolingDown { .. })
+        );
+        if !ready {
+            continue;
+        }
+        data.extend(entry.models.iter().map(|model| {
+            json!({
+                "id": format!("{}/{model}", entry.id),
+                "object": "model",
+                "created": 0,
+                "owned_by": entry.id,
             })
-        })
-        .collect();
+        }));
+    }
     Ok(HttpResponse::Ok().json(json!({"object": "list", "data": data})))
 }
 

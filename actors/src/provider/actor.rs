@@ -73,6 +73,8 @@ pub enum ProviderState {
     CircuitOpen {
         retry_in: std::time::Duration,
     },
+    /// The last attempt could not connect (for Ollama: not running at its address).
+    Unreachable,
     Retired,
 }
 
@@ -205,6 +207,8 @@ impl Handler<GetStatus> for ProviderActor {
             ProviderState::Retired
         } else if config.needs_credentials() && config.credentials == Credentials::None {
             ProviderState::NoCredentials
+        } else if !core.is_reachable() {
+            ProviderState::Unreachable
         } else if let CircuitState::Open { until } = core.circuit_state() {
             ProviderState::CircuitOpen {
                 retry_in: until.saturating_duration_since(now),

@@ -5,6 +5,7 @@
 //! at once. The core keeps what they share: the pooled HTTP client, the rate limiter, the cool-down
 //! and the circuit.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -40,6 +41,9 @@ pub struct ProviderCore {
     pub(crate) limiter: RateLimiter,
     cooldown: CoolDown,
     circuit: Circuit,
+    /// Whether the last attempt reached the upstream (any HTTP answer counts); false after a
+    /// connection failure, so the provider's status can say `unreachable`.
+    reachable: AtomicBool,
 }
 
 impl std::fmt::Debug for ProviderCore {
@@ -70,6 +74,7 @@ impl ProviderCore {
             limiter: RateLimiter::new(&config.rate_limit),
             cooldown: CoolDown::default(),
             circuit: Circuit::new(config.circuit.clone()),
+            reachable: AtomicBool::new(true),
             client,
             config,
         })
@@ -84,6 +89,11 @@ impl ProviderCore {
         self.cooldown
             .until()
             .filter(|until| *until > Instant::now())
+    }
+
+    /// Whether the last attempt reached the upstream.
+    pub fn is_reachable(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
     }
 
     /// The circuit's state now.
@@ -250,7 +260,14 @@ impl ProviderCore {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| self.transport_error(e))?;
+                .map_err(|e| {
+                    let error = self.transport_error(e);
+                    if error.kind == ErrorKind::Unreachable {
+                        self.reachable.store(false, Ordering::Relaxed);
+                    }
+                    error
+                })?;
+            self.reachable.store(true, Ordering::Relaxed);
             let status = response.status();
             if status.is_success() {
                 self.note_rate_limits(response.headers());
