@@ -172,6 +172,17 @@ pub fn joined_text(parts: &[ContentPart]) -> String {
         .collect()
 }
 
+/// The concatenation of the reasoning text among `parts` (signatures and redacted blocks left out).
+pub fn joined_thinking(parts: &[ContentPart]) -> String {
+    parts
+        .iter()
+        .filter_map(|p| match p {
+            ContentPart::Thinking { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A function the model may call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tool {

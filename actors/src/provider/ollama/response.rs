@@ -65,14 +65,7 @@ pub fn encode_response(resp: &ChatResponse) -> Value {
     let mut message = JsonObject::new();
     message.insert("role".into(), json!("assistant"));
     message.insert("content".into(), json!(resp.text()));
-    let thinking: String = resp
-        .content
-        .iter()
-        .filter_map(|p| match p {
-            ContentPart::Thinking { text, .. } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
+    let thinking = crate::messages::joined_thinking(&resp.content);
     if !thinking.is_empty() {
         message.insert("thinking".into(), json!(thinking));
     }

@@ -262,14 +262,7 @@ fn assistant(
         m.insert("refusal".into(), json!(refusal.concat()));
     }
     if dialect == Dialect::DeepSeek && caps.replay_reasoning {
-        let thinking: String = message
-            .content
-            .iter()
-            .filter_map(|p| match p {
-                ContentPart::Thinking { text, .. } => Some(text.as_str()),
-                _ => None,
-            })
-            .collect();
+        let thinking = crate::messages::joined_thinking(&message.content);
         if !thinking.is_empty() {
             m.insert("reasoning_content".into(), json!(thinking));
         } else if !calls.is_empty() {
