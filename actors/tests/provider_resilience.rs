@@ -455,3 +455,25 @@ async fn a_stalled_stream_ends_with_an_error_event_not_a_hang() {
         other => panic!("an idle timeout error, got {other:?}"),
     }
 }
+
+#[actix::test]
+async fn a_huge_answer_is_refused_with_a_clear_error() {
+    let fake = FakeUpstream::start().await.unwrap();
+    let huge = vec![b' '; 65 * 1024 * 1024];
+    fake.push(
+        "/v1/chat/completions",
+        Reply::bytes(200, "application/json", huge),
+    );
+    let mut cfg = config(&fake, ProviderKind::OpenAi);
+    cfg.retry.max_retries = 0;
+    let addr = start(cfg).await;
+    let err = provider::complete(&addr, ask("gpt-4.1", "Hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Upstream);
+    assert!(
+        err.message.contains("larger than 64 MiB"),
+        "{}",
+        err.message
+    );
+}

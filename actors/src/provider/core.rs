@@ -115,9 +115,19 @@ impl ProviderCore {
                 let body = transport::read_body(response, MAX_RESPONSE_BYTES)
                     .await
                     .map_err(|e| core.transport_error(e))?;
+                if body.truncated {
+                    return Err(core.upstream_error(ProviderError::new(
+                        ErrorKind::Upstream,
+                        format!(
+                            "Provider '{}' sent an answer larger than {} MiB; it was refused",
+                            core.config.id,
+                            MAX_RESPONSE_BYTES / (1024 * 1024)
+                        ),
+                    )));
+                }
                 let mut answer = core
                     .protocol
-                    .decode_response(&body)
+                    .decode_response(&body.bytes)
                     .map_err(|e| core.upstream_error(e))?;
                 answer.request_id.clone_from(&meta.request_id);
                 Ok((answer, meta))
@@ -286,8 +296,10 @@ impl ProviderCore {
     async fn error_response(&self, response: reqwest::Response, model: &str) -> ProviderError {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        // An error body is only read for its message: its first 64 KiB are plenty.
         let body = transport::read_body(response, 64 * 1024)
             .await
+            .map(|b| b.bytes)
             .unwrap_or_default();
         let mut error = self.protocol.decode_error(status, &body, model);
         error.status = Some(status);

@@ -28,20 +28,33 @@ pub fn build_client(config: &ProviderConfig) -> Result<reqwest::Client, Provider
         })
 }
 
-/// Reads a whole body, up to `limit` bytes; a longer body is an error rather than unbounded memory.
+/// A body read up to a limit.
+pub struct LimitedBody {
+    pub bytes: Bytes,
+    /// The body went on past the limit; `bytes` holds only its start.
+    pub truncated: bool,
+}
+
+/// Reads a body up to `limit` bytes and stops there, so a huge answer costs bounded memory.
 pub async fn read_body(
     mut response: reqwest::Response,
     limit: usize,
-) -> Result<Bytes, reqwest::Error> {
+) -> Result<LimitedBody, reqwest::Error> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         let room = limit.saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= limit {
-            break;
+        if chunk.len() > room {
+            return Ok(LimitedBody {
+                bytes: Bytes::from(body),
+                truncated: true,
+            });
         }
     }
-    Ok(Bytes::from(body))
+    Ok(LimitedBody {
+        bytes: Bytes::from(body),
+        truncated: false,
+    })
 }
 
 /// Tells a transport failure in the user's terms: which provider, what happened, where.
