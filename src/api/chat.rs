@@ -11,18 +11,15 @@
 //! When the client goes away actix drops the body, which drops the engine's stream, which closes
 //! the upstream connection: the upstream stops generating.
 
-use std::convert::Infallible;
 use std::time::SystemTime;
 
-use actix_web::http::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{web, HttpResponse, HttpResponseBuilder};
-use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
 use moxxy_actors::provider::openai::{self, StreamEncoder};
-use moxxy_actors::provider::{self, EventStream, StreamEncode, UpstreamMeta};
-use moxxy_actors::{ErrorKind, ProviderError, StreamEvent};
+use moxxy_actors::provider::{self, UpstreamMeta};
+use moxxy_actors::{ErrorKind, ProviderError};
 use serde_json::Value;
 
+use super::completion::{append_header, sse_body, sse_response, Recorder};
 use super::{ApiError, AppState};
 use crate::auth::token::Scope;
 use crate::auth::Caller;
@@ -40,22 +37,14 @@ pub async fn chat_completions(
     let sent = std::mem::take(&mut req.model);
     let route = routing::resolve(&sent, &state.directory.snapshot(), &state.config.aliases)?;
     req.model = route.model;
-    let recorder = Recorder {
-        metrics: state.metrics.clone(),
-        provider: route.provider.clone(),
-        model: req.model.clone(),
-    };
+    let recorder = Recorder::new(state.metrics.clone(), &route.provider, &req.model);
     if req.stream {
         let include_usage = req.include_usage;
         let (events, meta) = provider::stream(&route.addr, req).await.map_err(|e| {
             recorder.finish(None, Some(&e.kind));
             upstream_error(e, &sent)
         })?;
-        let mut response = HttpResponse::Ok();
-        response
-            .insert_header((CONTENT_TYPE, "text/event-stream"))
-            .insert_header((CACHE_CONTROL, "no-cache"))
-            .insert_header(("x-accel-buffering", "no"));
+        let mut response = sse_response();
         rate_limit_headers(&mut response, &meta);
         let encoder = StreamEncoder::new(&sent, include_usage);
         Ok(response.streaming(sse_body(events, encoder, recorder)))
@@ -87,101 +76,17 @@ fn upstream_error(error: ProviderError, sent: &str) -> ApiError {
     error.into()
 }
 
-/// Counts one completion in the metrics, by provider and upstream model.
-struct Recorder {
-    metrics: crate::api::metrics::Metrics,
-    provider: String,
-    model: String,
-}
-
-impl Recorder {
-    fn finish(&self, usage: Option<&moxxy_actors::Usage>, error: Option<&ErrorKind>) {
-        self.metrics
-            .record_completion(&self.provider, &self.model, usage, error);
-    }
-}
-
-/// The SSE body: one chunk per event that produces bytes, then the encoder's end (`[DONE]`, or
-/// nothing more after an error chunk). Events that produce nothing yet (usage, held until the
-/// end) are skipped rather than sent as empty chunks.
-fn sse_body(
-    events: EventStream,
-    encoder: StreamEncoder,
-    recorder: Recorder,
-) -> impl Stream<Item = Result<Bytes, Infallible>> + 'static {
-    /// The body's state. Its drop — at the end, after an error, or when the client left — records
-    /// the completion with the usage seen so far.
-    struct Body {
-        events: EventStream,
-        encoder: StreamEncoder,
-        done: bool,
-        recorder: Recorder,
-        usage: Option<moxxy_actors::Usage>,
-        error: Option<ErrorKind>,
-    }
-    impl Drop for Body {
-        fn drop(&mut self) {
-            self.recorder
-                .finish(self.usage.as_ref(), self.error.as_ref());
-        }
-    }
-    let body = Body {
-        events,
-        encoder,
-        done: false,
-        recorder,
-        usage: None,
-        error: None,
-    };
-    futures_util::stream::unfold(body, |mut body| async move {
-        if body.done {
-            return None;
-        }
-        let mut out = Vec::new();
-        while out.is_empty() {
-            match body.events.next().await {
-                Some(event) => {
-                    match &event {
-                        StreamEvent::Usage(usage) => body.usage = Some(*usage),
-                        StreamEvent::Error(e) => body.error = Some(e.kind.clone()),
-                        _ => {}
-                    }
-                    body.encoder.encode(&event, &mut out);
-                }
-                None => {
-                    body.done = true;
-                    body.encoder.finish(&mut out);
-                    break;
-                }
-            }
-        }
-        if out.is_empty() {
-            return None;
-        }
-        Some((Ok(Bytes::from(out)), body))
-    })
-}
-
 /// Passes the upstream's rate-limit state on, in OpenAI's `x-ratelimit-*` names as the OpenAI SDKs
 /// read them. OpenAI-style headers go as they came; Anthropic's `anthropic-ratelimit-*` are kept
 /// and also given in OpenAI's names. `retry-after` on a success means nothing and is dropped.
 fn rate_limit_headers(response: &mut HttpResponseBuilder, meta: &UpstreamMeta) {
     for (name, value) in &meta.rate_limit_headers {
         if name.starts_with("x-ratelimit-") || name.starts_with("anthropic-ratelimit-") {
-            append(response, name, value);
+            append_header(response, name, value);
         }
         if let Some((openai_name, openai_value)) = anthropic_as_openai(name, value) {
-            append(response, &openai_name, &openai_value);
+            append_header(response, &openai_name, &openai_value);
         }
-    }
-}
-
-fn append(response: &mut HttpResponseBuilder, name: &str, value: &str) {
-    if let (Ok(name), Ok(value)) = (
-        HeaderName::try_from(name),
-        HeaderValue::try_from(value.to_string()),
-    ) {
-        response.append_header((name, value));
     }
 }
 

@@ -6,7 +6,9 @@
 
 pub mod body;
 pub mod chat;
+pub mod completion;
 pub mod error;
+pub mod messages;
 pub mod metrics;
 pub mod middleware;
 pub mod models;
@@ -66,6 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/models", web::get().to(models::list_models))
                 .route("/chat/completions", web::post().to(chat::chat_completions))
+                .route("/messages", web::post().to(messages::messages))
                 .route("/vault", web::get().to(vault::list))
                 .route("/vault/{name}", web::put().to(vault::put))
                 .route("/vault/{name}", web::delete().to(vault::delete)),
