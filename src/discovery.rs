@@ -26,7 +26,13 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// not be reached or the provider is gone.
 pub async fn probe(state: &AppState) -> Option<OllamaProbe> {
     let entry = state.directory.get(OLLAMA)?;
-    let answer = match entry.addr.send(ProbeOllama { timeout: PROBE_TIMEOUT }).await {
+    let answer = match entry
+        .addr
+        .send(ProbeOllama {
+            timeout: PROBE_TIMEOUT,
+        })
+        .await
+    {
         Ok(future) => future.await,
         Err(_) => return None,
     };

@@ -34,7 +34,10 @@ async fn fake_ollama(addr: SocketAddr, models: &[&str]) -> FakeUpstream {
     fake.set_default("/api/tags", Reply::json(200, ollama::tags(models)));
     fake.set_default(
         "/api/chat",
-        Reply::json(200, ollama::chat("hello from ollama", ollama::Usage::new(3, 4))),
+        Reply::json(
+            200,
+            ollama::chat("hello from ollama", ollama::Usage::new(3, 4)),
+        ),
     );
     fake
 }
@@ -68,19 +71,27 @@ async fn wait_for_provider(api: &Api, done: impl Fn(&Value) -> bool) -> Value {
 #[tokio::test]
 async fn pulled_models_are_listed_at_start_and_new_ones_appear_without_a_restart() {
     let fake = fake_ollama(loopback(), &["llama3.2:latest", "qwen3:latest"]).await;
-    let server = TestServer::start(ServerOptions::new().upstream(&fake).config(FAST_DISCOVERY)).await;
+    let server =
+        TestServer::start(ServerOptions::new().upstream(&fake).config(FAST_DISCOVERY)).await;
     let api = server.api(&server.bootstrap_admin_token().await);
 
     // Known at start: the ready line comes after the first probe.
     let view = api.get("/v1/providers/ollama").await.expect(200).json();
     assert_eq!(view["status"]["state"], "ready", "{view}");
     assert_eq!(view["status"]["detail"], Value::Null);
-    assert_eq!(view["auth"]["type"], "none", "Ollama never asks for a key: {view}");
+    assert_eq!(
+        view["auth"]["type"], "none",
+        "Ollama never asks for a key: {view}"
+    );
     assert_eq!(
         view["models"],
         serde_json::json!(["llama3.2:latest", "qwen3:latest"])
     );
-    let listed = api.get("/v1/providers/ollama/models").await.expect(200).json();
+    let listed = api
+        .get("/v1/providers/ollama/models")
+        .await
+        .expect(200)
+        .json();
     assert_eq!(listed["data"][0]["id"], "llama3.2:latest");
     assert_eq!(listed["data"][0]["source"], "upstream");
     assert_eq!(listed["data"].as_array().unwrap().len(), 2);
@@ -111,7 +122,10 @@ async fn pulled_models_are_listed_at_start_and_new_ones_appear_without_a_restart
         .post("/v1/chat/completions", chat("ollama/newmodel", "hi"))
         .await;
     let body = resp.expect(200).json();
-    assert_eq!(body["choices"][0]["message"]["content"], "hello from ollama");
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        "hello from ollama"
+    );
     let sent: Vec<Value> = fake
         .requests()
         .iter()
@@ -121,9 +135,17 @@ async fn pulled_models_are_listed_at_start_and_new_ones_appear_without_a_restart
     assert_eq!(sent.last().unwrap()["model"], "newmodel:latest");
 
     // A model removed upstream leaves the list too.
-    fake.set_default("/api/tags", Reply::json(200, ollama::tags(&["qwen3:latest"])));
-    let view = wait_for_provider(&api, |v| v["models"] == serde_json::json!(["qwen3:latest"])).await;
-    assert_eq!(view["models"], serde_json::json!(["qwen3:latest"]), "{view}");
+    fake.set_default(
+        "/api/tags",
+        Reply::json(200, ollama::tags(&["qwen3:latest"])),
+    );
+    let view =
+        wait_for_provider(&api, |v| v["models"] == serde_json::json!(["qwen3:latest"])).await;
+    assert_eq!(
+        view["models"],
+        serde_json::json!(["qwen3:latest"]),
+        "{view}"
+    );
 }
 
 #[tokio::test]
@@ -161,8 +183,15 @@ async fn ollama_down_is_unreachable_answers_promptly_and_recovers_when_it_starts
     let view = wait_for_provider(&api, |v| v["status"]["state"] == "ready").await;
     assert_eq!(view["status"]["state"], "ready", "{view}");
     assert_eq!(view["status"]["detail"], Value::Null);
-    let view = wait_for_provider(&api, |v| v["models"] == serde_json::json!(["llama3.2:latest"])).await;
-    assert_eq!(view["models"], serde_json::json!(["llama3.2:latest"]), "{view}");
+    let view = wait_for_provider(&api, |v| {
+        v["models"] == serde_json::json!(["llama3.2:latest"])
+    })
+    .await;
+    assert_eq!(
+        view["models"],
+        serde_json::json!(["llama3.2:latest"]),
+        "{view}"
+    );
 }
 
 #[tokio::test]

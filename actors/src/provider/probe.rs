@@ -103,6 +103,10 @@ impl ProviderCore {
 fn version_of(body: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
-        .and_then(|v| v.get("version").and_then(|v| v.as_str()).map(str::to_string))
+        .and_then(|v| {
+            v.get("version")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
         .unwrap_or_default()
 }
