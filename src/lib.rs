@@ -8,6 +8,7 @@
 //! - [`vault`]: secrets encrypted at rest (AEAD) with the master key.
 //! - [`auth`]: `mox_` tokens, scopes, and the request extractor.
 //! - [`directory`]: the running providers and their models, as routing sees them.
+//! - [`discovery`]: Ollama's status and pulled models, asked at start and on a timer.
 //! - [`routing`]: `PROVIDER/MODEL`, bare ids and aliases to a provider and upstream model.
 //! - [`api`]: the actix-web routes, one module per resource, one JSON error type.
 //! - [`server`]: start-up, the HTTP server and graceful shutdown.
@@ -19,6 +20,7 @@ pub mod builtin_models;
 pub mod client;
 pub mod config;
 pub mod directory;
+pub mod discovery;
 pub mod logging;
 pub mod registry;
 pub mod routing;

@@ -21,6 +21,11 @@ use crate::store::{AuthSource, ProviderRecord};
 /// The ids of the built-in providers, in the order they are listed.
 pub const BUILTINS: [&str; 3] = ["anthropic", "openai", "ollama"];
 
+/// How long Ollama may take to accept a connection. Ollama runs on this machine or the local
+/// network, so a longer wait means it is down: "Ollama connection failed" then answers within
+/// this time even for a host that drops packets, instead of the default 10 s.
+pub const OLLAMA_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The vault entry that holds the key given in a provider's registration.
 pub fn registration_entry(id: &str) -> String {
     format!("provider:{id}")
@@ -116,6 +121,9 @@ pub fn engine_config(
         .or_else(|| defaults.map(|d| d.base_url.clone()))
         .unwrap_or_default();
     let mut config = ProviderConfig::new(id, kind, base_url);
+    if kind == ProviderKind::Ollama {
+        config.timeouts.connect = OLLAMA_CONNECT_TIMEOUT;
+    }
     let auth = resolve_auth(state, kind, record)?;
     config.credentials = match auth.key {
         Some(key) => Credentials::ApiKey(key),
@@ -176,6 +184,13 @@ pub async fn start(
 ) -> Result<(), ApiError> {
     let config = engine_config(state, id, record)?;
     let kind = config.kind;
+    let mut models = provider_models(state, id, record);
+    if kind == ProviderKind::Ollama && models.is_empty() {
+        // Keep what discovery found; the next probe refreshes it.
+        if let Some(previous) = state.directory.get(id) {
+            models = previous.models;
+        }
+    }
     let addr = state
         .supervisor
         .send(Upsert(config))
@@ -185,7 +200,7 @@ pub async fn start(
     state.directory.upsert(ProviderEntry {
         id: id.to_string(),
         kind,
-        models: provider_models(state, id, record),
+        models,
         open_model_list: builtin_kind(id).is_some(),
         addr,
     });
@@ -231,7 +246,8 @@ pub async fn view(
             "last4": auth.key.as_ref().and_then(ApiKey::last4),
         })
     };
-    let status = match state.directory.get(id) {
+    let entry = state.directory.get(id);
+    let status = match &entry {
         Some(entry) => entry
             .addr
             .send(moxxy_actors::provider::actor::GetStatus)
@@ -246,14 +262,26 @@ pub async fn view(
         Some(ProviderState::CircuitOpen { retry_in }) => ("circuit_open", Some(retry_in)),
         Some(ProviderState::Unreachable) | Some(ProviderState::Retired) => ("unreachable", None),
     };
+    let detail = (state_name == "unreachable").then(|| match kind {
+        ProviderKind::Ollama => format!(
+            "Ollama connection failed: could not reach {}",
+            config.base_url.trim_end_matches('/')
+        ),
+        _ => format!("could not reach {}", config.base_url),
+    });
+    // Ollama's list is what discovery found (the directory's), not a fixed one.
+    let models = match entry {
+        Some(entry) if kind == ProviderKind::Ollama => entry.models,
+        _ => provider_models(state, id, record),
+    };
     let retry_at = retry_at.map(|d| crate::time::rfc3339(std::time::SystemTime::now() + d));
     Ok(json!({
         "id": id,
         "kind": kind.as_str(),
         "base_url": config.base_url,
-        "models": provider_models(state, id, record),
+        "models": models,
         "auth": auth_json,
-        "status": {"state": state_name, "detail": null, "retry_at": retry_at},
+        "status": {"state": state_name, "detail": detail, "retry_at": retry_at},
         "rate_limit": record.and_then(|r| r.rate_limit.clone()),
         "headers": record.map(|r| r.headers.keys().cloned().collect::<Vec<_>>()).unwrap_or_default(),
         "timeout_ms": record.and_then(|r| r.timeout_ms),

@@ -64,6 +64,8 @@ pub async fn build_state(config: Config, env: api::EnvReader) -> Result<AppState
     crate::registry::start_all(&state)
         .await
         .map_err(|e| StartError::Providers(e.message))?;
+    // Ollama's status and models are known before the first request (bounded by its timeout).
+    crate::discovery::probe(&state).await;
     Ok(state)
 }
 
@@ -83,6 +85,7 @@ pub async fn run(state: AppState, listener: TcpListener) -> Result<(), StartErro
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
     let body_limit = state.config.server.body_limit_bytes;
     let store = state.store.clone();
+    let discovery = crate::discovery::start(state.clone());
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -115,6 +118,7 @@ pub async fn run(state: AppState, listener: TcpListener) -> Result<(), StartErro
     println!("moxxy listening on http://{addr}");
     let _ = std::io::stdout().flush();
     let result = server.await.map_err(StartError::Serve);
+    discovery.stop();
     if let Err(e) = store.flush() {
         tracing::error!(error = %e, "the store could not be flushed at shutdown");
     }

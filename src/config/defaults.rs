@@ -29,6 +29,10 @@ pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 /// Where Ollama listens by default (`OLLAMA_HOST` unset).
 pub const OLLAMA_BASE_URL: &str = "http://127.0.0.1:11434";
 
+/// How often, in seconds, Moxxy asks Ollama whether it is up and which models are pulled, so a
+/// model pulled while Moxxy runs is routable within seconds; 0 asks only at start.
+pub const OLLAMA_DISCOVERY_INTERVAL_S: u64 = 10;
+
 /// Retries after the first attempt (3 attempts in all), as the official SDKs do.
 pub const MAX_RETRIES: u32 = 2;
 

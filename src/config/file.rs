@@ -69,6 +69,7 @@ pub struct RawProvider {
     pub rate_limit: Option<RateLimitConfig>,
     pub models: Option<Vec<String>>,
     pub allow_insecure_http: Option<bool>,
+    pub discovery_interval_s: Option<u64>,
 }
 
 /// One `[[personas]]` table.

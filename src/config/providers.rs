@@ -64,6 +64,16 @@ pub(super) fn provider(
         }
         (_, allow) => allow.unwrap_or(false),
     };
+    let discovery_interval_s = match (which, raw.discovery_interval_s) {
+        (Builtin::Ollama, value) => value.unwrap_or(defaults.discovery_interval_s),
+        (_, Some(_)) => {
+            return Err(ConfigError::invalid(
+                Origin::file(file, &key("discovery_interval_s")),
+                "only the ollama provider discovers its models; remove this key",
+            ))
+        }
+        (_, None) => defaults.discovery_interval_s,
+    };
     let url = |value: Option<(String, Origin)>, default: Option<String>| {
         let Some((text, origin)) = value else {
             return Ok(default);
@@ -167,6 +177,7 @@ pub(super) fn provider(
             .models
             .map(|list| list.into_iter().map(|m| m.trim().to_string()).collect()),
         allow_insecure_http,
+        discovery_interval_s,
     })
 }
 

@@ -112,6 +112,9 @@ pub struct BuiltinProviderConfig {
     /// Allows plain `http` to a host other than loopback (the key would travel in clear);
     /// false by default, always false for Ollama (which takes no key).
     pub allow_insecure_http: bool,
+    /// Ollama only: seconds between discovery probes (`/api/version`, `/api/tags`); 0 probes
+    /// only at start. 10 by default; unused by the other built-ins.
+    pub discovery_interval_s: u64,
 }
 
 impl BuiltinProviderConfig {
@@ -124,6 +127,7 @@ impl BuiltinProviderConfig {
             rate_limit: None,
             models: None,
             allow_insecure_http: false,
+            discovery_interval_s: defaults::OLLAMA_DISCOVERY_INTERVAL_S,
         }
     }
 

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod defaults;
+mod discovery;
 mod environment;
 mod refusals;
 mod settings;

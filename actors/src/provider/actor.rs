@@ -15,6 +15,7 @@ use futures_util::future::BoxFuture;
 
 use super::config::{Credentials, ProviderConfig};
 use super::core::{ProviderCore, UpstreamMeta};
+use super::probe::OllamaProbe;
 use super::stream::EventStream;
 use crate::error::{ErrorKind, ProviderError};
 use crate::messages::{ChatRequest, ChatResponse};
@@ -35,6 +36,18 @@ pub struct Complete(pub ChatRequest);
 #[derive(Debug, Message)]
 #[rtype(result = "StreamFuture")]
 pub struct CompleteStream(pub ChatRequest);
+
+/// The future a [`ProbeOllama`] message hands back.
+pub type ProbeFuture = BoxFuture<'static, Result<OllamaProbe, ProviderError>>;
+
+/// Ask Ollama for its version and pulled models (`/api/version`, `/api/tags`), each request
+/// bounded by the given time; the answer also sets whether the provider is reachable. Sent by the
+/// server's discovery loop, so the actor stays the only thing that talks to the upstream.
+#[derive(Debug, Message)]
+#[rtype(result = "ProbeFuture")]
+pub struct ProbeOllama {
+    pub timeout: std::time::Duration,
+}
 
 /// The current core, for callers that make many requests and want no mailbox round trip each.
 #[derive(Debug, Message)]
@@ -157,6 +170,17 @@ impl Handler<CompleteStream> for ProviderActor {
     fn handle(&mut self, msg: CompleteStream, _: &mut Self::Context) -> Self::Result {
         MessageResult(match self.core() {
             Ok(core) => Box::pin(core.stream(msg.0)) as StreamFuture,
+            Err(e) => Box::pin(async move { Err(e) }),
+        })
+    }
+}
+
+impl Handler<ProbeOllama> for ProviderActor {
+    type Result = MessageResult<ProbeOllama>;
+
+    fn handle(&mut self, msg: ProbeOllama, _: &mut Self::Context) -> Self::Result {
+        MessageResult(match self.core() {
+            Ok(core) => Box::pin(core.probe_ollama(msg.timeout)) as ProbeFuture,
             Err(e) => Box::pin(async move { Err(e) }),
         })
     }

@@ -96,6 +96,18 @@ impl ProviderCore {
         self.reachable.load(Ordering::Relaxed)
     }
 
+    /// Records whether the upstream answered a check made outside a completion (Ollama's
+    /// discovery probe), so the status says `unreachable` while it is down and `ready` once it
+    /// is back, without waiting for a request to find out.
+    pub fn set_reachable(&self, reachable: bool) {
+        self.reachable.store(reachable, Ordering::Relaxed);
+    }
+
+    /// The pooled client, for the provider's own non-completion requests (the Ollama probe).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// The circuit's state now.
     pub fn circuit_state(&self) -> retry::CircuitState {
         self.circuit.state(Instant::now())

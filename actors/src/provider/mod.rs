@@ -15,6 +15,7 @@ mod core;
 pub mod ndjson;
 pub mod ollama;
 pub mod openai;
+mod probe;
 pub mod protocol;
 pub mod sse;
 mod stream;
@@ -22,9 +23,12 @@ mod transport;
 
 use actix::Addr;
 
-pub use self::actor::{Complete, CompleteStream, ProviderActor, ProviderState, ProviderStatus};
+pub use self::actor::{
+    Complete, CompleteStream, ProbeOllama, ProviderActor, ProviderState, ProviderStatus,
+};
 pub use self::config::{Credentials, ProviderConfig, ProviderKind, Timeouts};
 pub use self::core::{ProviderCore, UpstreamMeta};
+pub use self::probe::OllamaProbe;
 pub use self::stream::EventStream;
 use crate::error::{ErrorKind, ProviderError};
 use crate::messages::{ChatRequest, ChatResponse, StreamEvent};

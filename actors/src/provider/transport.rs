@@ -63,7 +63,11 @@ pub fn classify(config: &ProviderConfig, error: reqwest::Error) -> ProviderError
     let id = &config.id;
     let cause = root_cause(&error);
     let err = if error.is_connect() && config.kind == ProviderKind::Ollama {
-        ProviderError::ollama_unreachable(config.base_url.trim_end_matches('/'))
+        // Ollama runs next to Moxxy: when nothing listens there, retrying only delays the answer
+        // the caller will get anyway ("Ollama down" must answer promptly).
+        let mut err = ProviderError::ollama_unreachable(config.base_url.trim_end_matches('/'));
+        err.should_retry = Some(false);
+        err
     } else if error.is_connect() {
         ProviderError::new(
             ErrorKind::Unreachable,
