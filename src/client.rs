@@ -78,7 +78,10 @@ pub fn run_auth(command: AuthCommand) -> Result<(), ClientError> {
     let text = std::fs::read_to_string(&file)
         .map_err(|e| ClientError::Usage(format!("cannot read {}: {e}", file.display())))?;
     let value: Value = serde_json::from_str(&text).map_err(|_| {
-        ClientError::Usage(format!("{} is not JSON - give Claude's credentials file", file.display()))
+        ClientError::Usage(format!(
+            "{} is not JSON - give Claude's credentials file",
+            file.display()
+        ))
     })?;
     let oauth = &value["claudeAiOauth"];
     let field = |name: &str| {

@@ -8,9 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use moxxy_actors::provider::{
-    CredentialSink, Credentials, OAuthClient, OAuthSession, OAuthTokens,
-};
+use moxxy_actors::provider::{CredentialSink, Credentials, OAuthClient, OAuthSession, OAuthTokens};
 use moxxy_actors::ApiKey;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -35,8 +35,7 @@ fn last_call(server: &TestServer) -> moxxy_fake_upstream::RecordedRequest {
 }
 
 async fn start() -> (TestServer, String) {
-    let server =
-        TestServer::start(ServerOptions::new().env("ANTHROPIC_API_KEY", API_KEY)).await;
+    let server = TestServer::start(ServerOptions::new().env("ANTHROPIC_API_KEY", API_KEY)).await;
     server.fake().set_default(MESSAGES, ok_message());
     let admin = server.bootstrap_admin_token().await;
     (server, admin)
@@ -62,7 +61,11 @@ fn assert_no_tokens(server: &TestServer) {
     for (path, bytes) in e2e::server::files_under(&server.data_dir()) {
         let text = String::from_utf8_lossy(&bytes);
         for secret in [ACCESS, REFRESH, NEW_ACCESS, NEW_REFRESH] {
-            assert!(!text.contains(secret), "{} holds a token in clear", path.display());
+            assert!(
+                !text.contains(secret),
+                "{} holds a token in clear",
+                path.display()
+            );
         }
     }
 }
@@ -98,7 +101,11 @@ async fn put_switches_to_bearer_and_delete_goes_back_to_the_key() {
         .header("anthropic-beta")
         .unwrap_or_default()
         .contains("oauth-2025-04-20"));
-    assert_eq!(server.fake().request_count(TOKEN_PATH), 0, "not near expiry");
+    assert_eq!(
+        server.fake().request_count(TOKEN_PATH),
+        0,
+        "not near expiry"
+    );
 
     // Bad input says what to fix.
     let bad = api
@@ -110,7 +117,9 @@ async fn put_switches_to_bearer_and_delete_goes_back_to_the_key() {
     assert_eq!(bad.status, 422, "{bad}");
     assert!(bad.text.contains("expires_at"), "{bad}");
 
-    api.delete("/v1/providers/anthropic/oauth").await.expect(204);
+    api.delete("/v1/providers/anthropic/oauth")
+        .await
+        .expect(204);
     let view = api.get("/v1/providers/anthropic").await.expect(200).json();
     assert_eq!(view["auth"]["type"], "api_key");
     assert_eq!(view["auth"]["source"], "env");
@@ -120,7 +129,9 @@ async fn put_switches_to_bearer_and_delete_goes_back_to_the_key() {
     let call = last_call(&server);
     assert_eq!(call.header("x-api-key"), Some(API_KEY));
     assert_eq!(call.header("authorization"), None);
-    api.delete("/v1/providers/anthropic/oauth").await.expect(404);
+    api.delete("/v1/providers/anthropic/oauth")
+        .await
+        .expect(404);
     assert_no_tokens(&server);
 }
 
@@ -153,7 +164,10 @@ async fn a_refreshed_pair_survives_a_restart() {
         .find(|r| r.route() == TOKEN_PATH)
         .unwrap();
     assert_eq!(grant.json()["refresh_token"], REFRESH);
-    assert_eq!(grant.json()["client_id"], "9d1c250a-e61b-44d9-88ed-5944d1962f5e");
+    assert_eq!(
+        grant.json()["client_id"],
+        "9d1c250a-e61b-44d9-88ed-5944d1962f5e"
+    );
     assert_eq!(
         last_call(&server).header("authorization"),
         Some(format!("Bearer {NEW_ACCESS}").as_str())

@@ -59,7 +59,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/providers", web::get().to(providers::list))
                 .route("/providers", web::post().to(providers::create))
                 .route("/providers/anthropic/oauth", web::put().to(oauth::put))
-                .route("/providers/anthropic/oauth", web::delete().to(oauth::delete))
+                .route(
+                    "/providers/anthropic/oauth",
+                    web::delete().to(oauth::delete),
+                )
                 .route("/providers/{id}", web::get().to(providers::get))
                 .route("/providers/{id}", web::patch().to(providers::patch))
                 .route("/providers/{id}", web::delete().to(providers::delete))

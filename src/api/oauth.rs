@@ -90,7 +90,10 @@ pub async fn delete(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         tracing::warn!(provider = PROVIDER, error = %e, "the OAuth session's vault entry could not be removed");
     }
     registry::start(&state, PROVIDER, Some(&record)).await?;
-    tracing::info!(provider = PROVIDER, "OAuth session removed; back to the API key");
+    tracing::info!(
+        provider = PROVIDER,
+        "OAuth session removed; back to the API key"
+    );
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -99,7 +102,7 @@ fn token_field(field: &str, value: &str) -> Result<String, ApiError> {
     let value = value.trim();
     if value.is_empty() {
         return Err(
-            ApiError::bad_request(format!("{field}: the token is empty")).with_param(field)
+            ApiError::bad_request(format!("{field}: the token is empty")).with_param(field),
         );
     }
     if !value.bytes().all(|b| b.is_ascii_graphic()) {
