@@ -63,6 +63,55 @@ pub enum ProvidersCommand {
     Remove { id: String },
 }
 
+#[derive(Subcommand)]
+pub enum AuthCommand {
+    /// Switch the Anthropic provider to a Claude OAuth session read from a credentials JSON file
+    /// (`{"claudeAiOauth": {"accessToken", "refreshToken", "expiresAt"}}`, as Claude Code writes
+    /// it to ~/.claude/.credentials.json). Moxxy refreshes it from then on.
+    Import { file: std::path::PathBuf },
+}
+
+/// `moxxy auth import FILE`: reads the file and calls `PUT /v1/providers/anthropic/oauth`.
+/// The tokens are never printed.
+pub fn run_auth(command: AuthCommand) -> Result<(), ClientError> {
+    let AuthCommand::Import { file } = command;
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| ClientError::Usage(format!("cannot read {}: {e}", file.display())))?;
+    let value: Value = serde_json::from_str(&text).map_err(|_| {
+        ClientError::Usage(format!(
+            "{} is not JSON - give Claude's credentials file",
+            file.display()
+        ))
+    })?;
+    let oauth = &value["claudeAiOauth"];
+    let field = |name: &str| {
+        oauth.get(name).filter(|v| !v.is_null()).cloned().ok_or_else(|| {
+            ClientError::Usage(format!(
+                "{}: claudeAiOauth.{name} is missing - give Claude's credentials file ({{\"claudeAiOauth\": {{\"accessToken\", \"refreshToken\", \"expiresAt\"}}}})",
+                file.display()
+            ))
+        })
+    };
+    let body = json!({
+        "access_token": field("accessToken")?,
+        "refresh_token": field("refreshToken")?,
+        "expires_at": field("expiresAt")?,
+    });
+    runtime()?.block_on(async {
+        let provider = call(
+            reqwest::Method::PUT,
+            "/v1/providers/anthropic/oauth",
+            Some(body),
+        )
+        .await?;
+        println!(
+            "anthropic now uses the OAuth session (access token …{})",
+            provider["auth"]["last4"].as_str().unwrap_or("")
+        );
+        Ok(())
+    })
+}
+
 fn base_url() -> String {
     std::env::var("MOXXY_URL")
         .unwrap_or_else(|_| "http://127.0.0.1:3000".into())

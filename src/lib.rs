@@ -7,6 +7,7 @@
 //! - [`store`]: sled, one module per kind of record; every acknowledged write is flushed.
 //! - [`vault`]: secrets encrypted at rest (AEAD) with the master key.
 //! - [`auth`]: `mox_` tokens, scopes, and the request extractor.
+//! - [`oauth`]: Anthropic OAuth sessions kept in the vault, and the sink refreshed pairs go to.
 //! - [`directory`]: the running providers and their models, as routing sees them.
 //! - [`discovery`]: Ollama's status and pulled models, asked at start and on a timer.
 //! - [`routing`]: `PROVIDER/MODEL`, bare ids and aliases to a provider and upstream model.
@@ -22,6 +23,7 @@ pub mod config;
 pub mod directory;
 pub mod discovery;
 pub mod logging;
+pub mod oauth;
 pub mod registry;
 pub mod routing;
 pub mod server;

@@ -28,6 +28,11 @@ enum Command {
         #[command(subcommand)]
         command: client::TokenCommand,
     },
+    /// Import an Anthropic OAuth session (Claude credentials file) into a running server.
+    Auth {
+        #[command(subcommand)]
+        command: client::AuthCommand,
+    },
     /// List, register, inspect and remove providers of a running server.
     Providers {
         #[command(subcommand)]
@@ -41,6 +46,7 @@ fn main() -> ExitCode {
         Command::Serve { config } => serve(config),
         Command::Token { command } => client::run_token(command),
         Command::Providers { command } => client::run_providers(command),
+        Command::Auth { command } => client::run_auth(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

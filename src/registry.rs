@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use moxxy_actors::provider::{Credentials, ProviderConfig, ProviderKind, ProviderState};
+use moxxy_actors::provider::{
+    Credentials, OAuthTokens, ProviderConfig, ProviderKind, ProviderState,
+};
 use moxxy_actors::supervisor::Upsert;
 use moxxy_actors::ApiKey;
 use serde_json::{json, Value};
@@ -99,10 +101,23 @@ pub fn resolve_auth(
             source: "env",
             key: (state.env)(var).filter(|v| !v.is_empty()).map(ApiKey::new),
         },
+        AuthSource::OAuth { .. } => ResolvedAuth {
+            source: "oauth",
+            key: oauth_tokens(state, record.map(|r| r.id.as_str()).unwrap_or_default())?
+                .map(|t| t.access_token),
+        },
         AuthSource::None => ResolvedAuth {
             source: "none",
             key: None,
         },
+    })
+}
+
+/// Provider `id`'s OAuth session as stored in the vault.
+fn oauth_tokens(state: &AppState, id: &str) -> Result<Option<OAuthTokens>, ApiError> {
+    crate::oauth::load(&state.vault, id).map_err(|e| {
+        tracing::error!(provider = id, error = %e, "the OAuth session could not be read from the vault");
+        ApiError::internal(&"the OAuth session could not be read from the vault")
     })
 }
 
@@ -125,7 +140,21 @@ pub fn engine_config(
         config.timeouts.connect = OLLAMA_CONNECT_TIMEOUT;
     }
     let auth = resolve_auth(state, kind, record)?;
+    let oauth = matches!(record.map(|r| &r.auth), Some(AuthSource::OAuth { .. }));
     config.credentials = match auth.key {
+        Some(_) if oauth => match oauth_tokens(state, id)? {
+            Some(tokens) => {
+                let token_url = state
+                    .config
+                    .providers
+                    .anthropic
+                    .oauth_token_url
+                    .as_deref()
+                    .unwrap_or(crate::oauth::FALLBACK_TOKEN_URL);
+                crate::oauth::credentials(&state.vault, token_url, tokens)
+            }
+            None => Credentials::None,
+        },
         Some(key) => Credentials::ApiKey(key),
         None => Credentials::None,
     };
@@ -240,7 +269,7 @@ pub async fn view(
         json!({"type": "none", "source": "none", "last4": null})
     } else {
         json!({
-            "type": "api_key",
+            "type": if auth.source == "oauth" { "oauth" } else { "api_key" },
             "source": auth.source,
             "set": auth.key.is_some(),
             "last4": auth.key.as_ref().and_then(ApiKey::last4),
@@ -255,8 +284,13 @@ pub async fn view(
             .ok(),
         None => None,
     };
+    let mut detail = None;
     let (state_name, retry_at) = match status.map(|s| s.state) {
         Some(ProviderState::Ready) | None => ("ready", None),
+        Some(ProviderState::AuthFailed { reason }) => {
+            detail = Some(reason);
+            ("auth_failed", None)
+        }
         Some(ProviderState::NoCredentials) => ("no_credentials", None),
         Some(ProviderState::CoolingDown { retry_in }) => ("cooling_down", Some(retry_in)),
         Some(ProviderState::CircuitOpen { retry_in }) => ("circuit_open", Some(retry_in)),

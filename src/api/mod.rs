@@ -12,6 +12,7 @@ pub mod messages;
 pub mod metrics;
 pub mod middleware;
 pub mod models;
+pub mod oauth;
 pub mod ops;
 pub mod providers;
 pub mod tokens;
@@ -59,6 +60,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/tokens/{id}", web::delete().to(tokens::revoke))
                 .route("/providers", web::get().to(providers::list))
                 .route("/providers", web::post().to(providers::create))
+                .route("/providers/anthropic/oauth", web::put().to(oauth::put))
+                .route(
+                    "/providers/anthropic/oauth",
+                    web::delete().to(oauth::delete),
+                )
                 .route("/providers/{id}", web::get().to(providers::get))
                 .route("/providers/{id}", web::patch().to(providers::patch))
                 .route("/providers/{id}", web::delete().to(providers::delete))

@@ -25,6 +25,13 @@ pub enum AuthSource {
     Env { var: String },
     /// A vault entry the user named (`api_key_vault`).
     Vault { name: String },
+    /// An OAuth session (Anthropic), kept in the vault under `oauth:<id>`. `previous` is the key
+    /// source to go back to when the session is removed.
+    #[serde(rename = "oauth")]
+    OAuth {
+        #[serde(default)]
+        previous: Option<Box<AuthSource>>,
+    },
 }
 
 /// A registered provider, as stored.
@@ -64,6 +71,7 @@ impl ProviderRecord {
         match &self.auth {
             AuthSource::Registration => Some(Self::registration_vault_name(&self.id)),
             AuthSource::Vault { name } => Some(name.clone()),
+            AuthSource::OAuth { .. } => Some(crate::oauth::vault_entry(&self.id)),
             AuthSource::None | AuthSource::Env { .. } => None,
         }
     }

@@ -88,6 +88,10 @@ pub enum ProviderState {
     },
     /// The last attempt could not connect (for Ollama: not running at its address).
     Unreachable,
+    /// The OAuth session could not be refreshed; `reason` is the token endpoint's (never a token).
+    AuthFailed {
+        reason: String,
+    },
     Retired,
 }
 
@@ -231,6 +235,8 @@ impl Handler<GetStatus> for ProviderActor {
             ProviderState::Retired
         } else if config.needs_credentials() && config.credentials == Credentials::None {
             ProviderState::NoCredentials
+        } else if let Some(reason) = config.credentials.auth_failure() {
+            ProviderState::AuthFailed { reason }
         } else if !core.is_reachable() {
             ProviderState::Unreachable
         } else if let CircuitState::Open { until } = core.circuit_state() {

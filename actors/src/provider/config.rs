@@ -1,7 +1,9 @@
 //! What a provider actor is built from: its id, protocol, address, credentials, models and limits.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::oauth::OAuthSession;
 use crate::ratelimit::RateLimitConfig;
 use crate::retry::{CircuitConfig, RetryPolicy};
 use crate::secret::ApiKey;
@@ -32,23 +34,46 @@ impl ProviderKind {
 }
 
 /// How requests authenticate upstream.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Credentials {
     /// No credentials. Right for Ollama; for the others every request fails with the documented
     /// `No API key set …` error without reaching the upstream.
     None,
     /// An API key: `x-api-key` for Anthropic, `Authorization: Bearer` for the others.
     ApiKey(ApiKey),
-    /// An OAuth access token, sent as `Authorization: Bearer` (with Anthropic's OAuth beta flag).
-    OAuth(ApiKey),
+    /// A live OAuth session: its access token is sent as `Authorization: Bearer` (with
+    /// Anthropic's OAuth beta flag) and refreshed before it expires. Shared, so a clone of the
+    /// configuration (an actor restart) keeps the refreshed tokens.
+    OAuth(Arc<OAuthSession>),
 }
 
 impl Credentials {
-    /// The secret, if there is one (for redacting upstream messages).
-    pub fn secret(&self) -> Option<&ApiKey> {
+    /// The secrets in use now (for redacting upstream messages).
+    pub fn secrets(&self) -> Vec<ApiKey> {
         match self {
-            Credentials::None => None,
-            Credentials::ApiKey(k) | Credentials::OAuth(k) => Some(k),
+            Credentials::None => Vec::new(),
+            Credentials::ApiKey(k) => vec![k.clone()],
+            Credentials::OAuth(session) => session.secrets(),
+        }
+    }
+
+    /// Why the OAuth session could not be refreshed, if it is one and that is so.
+    pub fn auth_failure(&self) -> Option<String> {
+        match self {
+            Credentials::OAuth(session) => session.failure(),
+            _ => None,
+        }
+    }
+}
+
+impl PartialEq for Credentials {
+    /// Keys compare by value; sessions by identity (two sessions are the same only when shared).
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Credentials::None, Credentials::None) => true,
+            (Credentials::ApiKey(a), Credentials::ApiKey(b)) => a == b,
+            (Credentials::OAuth(a), Credentials::OAuth(b)) => Arc::ptr_eq(a, b),
+            _ => false,
         }
     }
 }

@@ -14,6 +14,7 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use super::config::{Credentials, ProviderConfig};
+use super::oauth;
 use super::protocol::Protocol;
 use super::stream::{self, EventStream};
 use super::transport;
@@ -211,6 +212,7 @@ impl ProviderCore {
             .map_err(|e| e.with_provider(&self.config.id))?;
         let mut body = Bytes::from(serde_json::to_vec(&prepared.body).unwrap_or_default());
         let mut stripped_param = false;
+        let mut reauthorized = false;
         let mut attempt = 0;
         loop {
             let waited = started.elapsed();
@@ -219,11 +221,20 @@ impl ProviderCore {
                 .wait(remaining_wait)
                 .await
                 .map_err(|e| e.with_provider(&self.config.id))?;
+            let (headers, generation) = oauth::authorize(
+                &self.config.credentials,
+                &self.client,
+                &self.config.id,
+                &prepared.headers,
+            )
+            .await?;
             let permit = self
                 .circuit
                 .acquire(Instant::now())
                 .map_err(|e| e.with_provider(&self.config.id))?;
-            let result = self.attempt(&prepared, body.clone(), &handle).await;
+            let result = self
+                .attempt(&prepared, headers, body.clone(), &handle)
+                .await;
             let error = match result {
                 Ok(value) => {
                     self.circuit.record(permit, Ok(()));
@@ -239,6 +250,18 @@ impl ProviderCore {
                 status = ?error.status,
                 "upstream attempt failed"
             );
+            // An OAuth token the upstream rejected: refresh once, then send once more.
+            if let (Some(generation), false, Some(401)) = (generation, reauthorized, error.status) {
+                reauthorized = true;
+                oauth::reauthorize(
+                    &self.config.credentials,
+                    &self.client,
+                    &self.config.id,
+                    generation,
+                )
+                .await?;
+                continue;
+            }
             // OpenAI-style upstreams name a parameter the model does not take: send again once
             // without it (PROTOCOLS.md §2.2).
             if !stripped_param {
@@ -267,6 +290,7 @@ impl ProviderCore {
     async fn attempt<T, F, Fut>(
         self: &Arc<Self>,
         prepared: &Prepared,
+        headers: HeaderMap,
         body: Bytes,
         handle: &F,
     ) -> Result<T, ProviderError>
@@ -278,7 +302,7 @@ impl ProviderCore {
             let response = self
                 .client
                 .post(&prepared.url)
-                .headers(prepared.headers.clone())
+                .headers(headers)
                 .body(body)
                 .send()
                 .await
@@ -354,7 +378,9 @@ impl ProviderCore {
 
     /// Attributes an upstream error to this provider and removes any echo of its key.
     pub(crate) fn upstream_error(&self, mut error: ProviderError) -> ProviderError {
-        error.message = crate::secret::redact(&error.message, self.config.credentials.secret());
+        for secret in self.config.credentials.secrets() {
+            error.message = crate::secret::redact(&error.message, Some(&secret));
+        }
         error.with_provider(&self.config.id)
     }
 

@@ -13,6 +13,7 @@ pub mod anthropic;
 pub mod config;
 mod core;
 pub mod ndjson;
+pub mod oauth;
 pub mod ollama;
 pub mod openai;
 mod probe;
@@ -28,6 +29,7 @@ pub use self::actor::{
 };
 pub use self::config::{Credentials, ProviderConfig, ProviderKind, Timeouts};
 pub use self::core::{ProviderCore, UpstreamMeta};
+pub use self::oauth::{CredentialSink, OAuthClient, OAuthSession, OAuthTokens};
 pub use self::probe::OllamaProbe;
 pub use self::stream::EventStream;
 use crate::error::{ErrorKind, ProviderError};

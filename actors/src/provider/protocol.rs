@@ -41,6 +41,8 @@ impl Protocol {
     }
 
     /// The headers every request carries: content type, protocol version, auth, extra headers.
+    /// An OAuth session's bearer token is not among them: it changes when the session is
+    /// refreshed, so it is added per attempt (`oauth::authorize`).
     pub fn headers(&self, config: &ProviderConfig) -> Result<HeaderMap, ProviderError> {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -85,12 +87,13 @@ impl Protocol {
                     secret_header(key.expose().to_string())?,
                 );
             }
-            (Credentials::ApiKey(key), _) | (Credentials::OAuth(key), _) => {
+            (Credentials::ApiKey(key), _) => {
                 headers.insert(
                     AUTHORIZATION,
                     secret_header(format!("Bearer {}", key.expose()))?,
                 );
             }
+            (Credentials::OAuth(_), _) => {}
         }
         if let (Credentials::OAuth(_), Protocol::Anthropic) = (&config.credentials, self) {
             add_beta_flag(&mut headers, ANTHROPIC_OAUTH_BETA);
