@@ -8,6 +8,7 @@
 //! - [`vault`]: secrets encrypted at rest (AEAD) with the master key.
 //! - [`auth`]: `mox_` tokens, scopes, and the request extractor.
 //! - [`directory`]: the running providers and their models, as routing sees them.
+//! - [`model_lists`]: the built-in providers' live model lists, cached a few minutes.
 //! - [`routing`]: `PROVIDER/MODEL`, bare ids and aliases to a provider and upstream model.
 //! - [`api`]: the actix-web routes, one module per resource, one JSON error type.
 //! - [`server`]: start-up, the HTTP server and graceful shutdown.
@@ -20,6 +21,7 @@ pub mod client;
 pub mod config;
 pub mod directory;
 pub mod logging;
+pub mod model_lists;
 pub mod registry;
 pub mod routing;
 pub mod server;
