@@ -10,6 +10,7 @@
 //! - [`oauth`]: Anthropic OAuth sessions kept in the vault, and the sink refreshed pairs go to.
 //! - [`directory`]: the running providers and their models, as routing sees them.
 //! - [`discovery`]: Ollama's status and pulled models, asked at start and on a timer.
+//! - [`model_lists`]: the built-in providers' live model lists, cached a few minutes.
 //! - [`routing`]: `PROVIDER/MODEL`, bare ids and aliases to a provider and upstream model.
 //! - [`api`]: the actix-web routes, one module per resource, one JSON error type.
 //! - [`server`]: start-up, the HTTP server and graceful shutdown.
@@ -23,6 +24,7 @@ pub mod config;
 pub mod directory;
 pub mod discovery;
 pub mod logging;
+pub mod model_lists;
 pub mod oauth;
 pub mod registry;
 pub mod routing;

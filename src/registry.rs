@@ -296,13 +296,15 @@ pub async fn view(
         Some(ProviderState::CircuitOpen { retry_in }) => ("circuit_open", Some(retry_in)),
         Some(ProviderState::Unreachable) | Some(ProviderState::Retired) => ("unreachable", None),
     };
-    let detail = (state_name == "unreachable").then(|| match kind {
-        ProviderKind::Ollama => format!(
-            "Ollama connection failed: could not reach {}",
-            config.base_url.trim_end_matches('/')
-        ),
-        _ => format!("could not reach {}", config.base_url),
-    });
+    if state_name == "unreachable" {
+        detail = Some(match kind {
+            ProviderKind::Ollama => format!(
+                "Ollama connection failed: could not reach {}",
+                config.base_url.trim_end_matches('/')
+            ),
+            _ => format!("could not reach {}", config.base_url),
+        });
+    }
     // Ollama's list is what discovery found (the directory's), not a fixed one.
     let models = match entry {
         Some(entry) if kind == ProviderKind::Ollama => entry.models,

@@ -57,6 +57,7 @@ pub async fn build_state(config: Config, env: api::EnvReader) -> Result<AppState
         vault,
         supervisor: ProviderSupervisor::new().start(),
         directory: Directory::new(),
+        model_lists: crate::model_lists::ModelLists::new(),
         metrics: Metrics::new(),
         env,
         started_at: Instant::now(),

@@ -222,6 +222,7 @@ pub fn test_state(
         vault,
         supervisor,
         directory,
+        model_lists: moxxy::model_lists::ModelLists::new(),
         metrics: moxxy::api::metrics::Metrics::new(),
         env: Arc::new(|_| None),
         started_at: Instant::now(),

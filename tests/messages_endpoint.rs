@@ -68,6 +68,7 @@ impl Harness {
             supervisor: ProviderSupervisor::new().start(),
             directory: Directory::new(),
             metrics: moxxy::api::metrics::Metrics::new(),
+            model_lists: moxxy::model_lists::ModelLists::new(),
             env: Arc::new(|_| None),
             started_at: Instant::now(),
         };

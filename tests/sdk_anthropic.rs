@@ -98,7 +98,6 @@ async fn the_official_anthropic_python_sdk_works_through_moxxy() {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", server.data_dir().with_file_name("home"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("MOXXY_SDK_SUITE", "anthropic")
         .env("MOXXY_URL", server.url())
         .env("MOXXY_TOKEN", &token);
     let out = e2e::run(pytest, PYTEST_TIMEOUT).await;

@@ -85,7 +85,14 @@ async fn the_official_openai_python_sdk_works_through_moxxy() {
 
     let mut pytest = Command::new(&python);
     pytest
-        .args(["-m", "pytest", "tests/sdk", "-q", "-p", "no:cacheprovider"])
+        .args([
+            "-m",
+            "pytest",
+            "tests/sdk/test_openai_sdk.py",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ])
         .current_dir(root)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -96,8 +103,13 @@ async fn the_official_openai_python_sdk_works_through_moxxy() {
     let out = e2e::run(pytest, PYTEST_TIMEOUT).await;
     // Straight to the process's stderr, past the test harness's capture: CI shows pytest's
     // summary beside cargo's.
-    let _ = std::io::stderr()
-        .write_all(format!("--- pytest tests/sdk ---\n{}{}", out.stdout, out.stderr).as_bytes());
+    let _ = std::io::stderr().write_all(
+        format!(
+            "--- pytest test_openai_sdk.py ---\n{}{}",
+            out.stdout, out.stderr
+        )
+        .as_bytes(),
+    );
     assert!(
         out.status.success(),
         "the OpenAI SDK tests failed:\n{out}\n--- server log ---\n{}",

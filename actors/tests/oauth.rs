@@ -346,3 +346,30 @@ async fn a_later_successful_refresh_clears_auth_failed() {
         ProviderState::Ready
     );
 }
+
+#[actix::test]
+async fn the_model_list_is_asked_with_the_refreshed_bearer_token() {
+    let fake = FakeUpstream::start().await.unwrap();
+    fake.push(TOKEN_PATH, rotated());
+    fake.push(
+        "/v1/models",
+        Reply::json(200, anthropic::models_page(&[MODEL], false)),
+    );
+    let sink = Arc::new(RecordingSink::default());
+    let session = session(&fake, Duration::from_secs(10), true, sink);
+    let addr = start(oauth_config(&fake, session)).await;
+
+    let ids = provider::list_models(&addr).await.unwrap();
+
+    assert_eq!(ids, [MODEL]);
+    let listed = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.route() == "/v1/models")
+        .unwrap();
+    assert_eq!(
+        listed.header("authorization"),
+        Some(format!("Bearer {NEW_ACCESS}").as_str())
+    );
+    assert_eq!(listed.header("x-api-key"), None, "never with x-api-key");
+}

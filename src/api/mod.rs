@@ -28,6 +28,7 @@ use moxxy_actors::supervisor::ProviderSupervisor;
 pub use self::error::ApiError;
 use crate::config::Config;
 use crate::directory::Directory;
+use crate::model_lists::ModelLists;
 use crate::store::Store;
 use crate::vault::Vault;
 
@@ -42,6 +43,8 @@ pub struct AppState {
     pub vault: Vault,
     pub supervisor: Addr<ProviderSupervisor>,
     pub directory: Directory,
+    /// The built-ins' live model lists, cached (`GET /v1/providers/{id}/models`).
+    pub model_lists: ModelLists,
     pub metrics: metrics::Metrics,
     /// Resolves api_key_env references (the process environment in production, a map in tests).
     pub env: EnvReader,

@@ -1,6 +1,6 @@
 """The official Anthropic Python SDK, unchanged, against Moxxy's `/v1/messages`.
 
-Run by tests/sdk_anthropic.rs (MOXXY_SDK_SUITE=anthropic), which starts the real server with
+Run by tests/sdk_anthropic.rs, which starts the real server with
 the Anthropic and OpenAI fakes scripted and sets MOXXY_URL and MOXXY_TOKEN (a `chat` token).
 Each test runs against both upstreams: Anthropic itself and OpenAI (translated).
 """
@@ -10,9 +10,6 @@ import os
 import anthropic
 import pytest
 from anthropic import Anthropic
-
-if os.environ.get("MOXXY_SDK_SUITE") != "anthropic":
-    pytest.skip("run by `cargo test --test sdk_anthropic`", allow_module_level=True)
 
 MODELS = ["anthropic/claude-sonnet-4-5", "openai/gpt-4.1"]
 TEXT = "Hello from Moxxy"
@@ -24,9 +21,16 @@ WEATHER_TOOL = {
 MESSAGES = [{"role": "user", "content": "Say hello."}]
 
 
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: these tests are run by `cargo test --test sdk_anthropic`")
+    return value
+
+
 @pytest.fixture(scope="module")
 def client() -> Anthropic:
-    return Anthropic(base_url=os.environ["MOXXY_URL"], api_key=os.environ["MOXXY_TOKEN"], max_retries=0)
+    return Anthropic(base_url=_env("MOXXY_URL"), api_key=_env("MOXXY_TOKEN"), max_retries=0)
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -121,7 +121,7 @@ impl ProviderActor {
         })
     }
 
-    fn core(&self) -> Result<Arc<ProviderCore>, ProviderError> {
+    pub(super) fn core(&self) -> Result<Arc<ProviderCore>, ProviderError> {
         if self.retired {
             let id = &self.core.config().id;
             return Err(ProviderError::new(

@@ -85,6 +85,11 @@ impl ProviderCore {
         &self.config
     }
 
+    /// The pooled HTTP client, for the other requests the provider makes (its model list).
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// The shared "not before" instant set by the upstream's rate-limit answers, if any is ahead.
     pub fn cooling_down_until(&self) -> Option<Instant> {
         self.cooldown

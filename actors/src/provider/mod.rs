@@ -12,6 +12,7 @@ pub mod actor;
 pub mod anthropic;
 pub mod config;
 mod core;
+pub mod models;
 pub mod ndjson;
 pub mod oauth;
 pub mod ollama;
@@ -29,6 +30,7 @@ pub use self::actor::{
 };
 pub use self::config::{Credentials, ProviderConfig, ProviderKind, Timeouts};
 pub use self::core::{ProviderCore, UpstreamMeta};
+pub use self::models::{ListModels, ModelsFuture};
 pub use self::oauth::{CredentialSink, OAuthClient, OAuthSession, OAuthTokens};
 pub use self::probe::OllamaProbe;
 pub use self::stream::EventStream;
@@ -54,6 +56,16 @@ pub async fn stream(
 ) -> Result<(EventStream, UpstreamMeta), ProviderError> {
     provider
         .send(CompleteStream(request))
+        .await
+        .map_err(|_| actor_gone())?
+        .await
+}
+
+/// Asks a provider's upstream which models it offers (see [`ListModels`]); the I/O runs here,
+/// where the caller awaits.
+pub async fn list_models(provider: &Addr<ProviderActor>) -> Result<Vec<String>, ProviderError> {
+    provider
+        .send(ListModels)
         .await
         .map_err(|_| actor_gone())?
         .await

@@ -241,7 +241,7 @@ impl OAuthSession {
                     root_cause(&e)
                 )
             })?;
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let value: Value = serde_json::from_slice(&bytes.bytes).unwrap_or(Value::Null);
         if !status.is_success() {
             return Err(error_reason(status.as_u16(), &value));
         }

@@ -76,7 +76,7 @@ impl ProviderCore {
             let response = self.http().get(url).timeout(timeout).send().await?;
             let status = response.status();
             let body = transport::read_body(response, MAX_PROBE_BYTES).await?;
-            Ok::<_, reqwest::Error>((status, body))
+            Ok::<_, reqwest::Error>((status, body.bytes))
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(Ok(answer)) => Ok(answer),

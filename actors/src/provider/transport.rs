@@ -29,6 +29,7 @@ pub fn build_client(config: &ProviderConfig) -> Result<reqwest::Client, Provider
 }
 
 /// A body read up to a limit.
+#[derive(Debug, Default)]
 pub struct LimitedBody {
     pub bytes: Bytes,
     /// The body went on past the limit; `bytes` holds only its start.

@@ -137,6 +137,12 @@ pub fn reply(body: Value) -> Reply {
 
 /// The `GET /v1/models` page listing `ids` (newest first), no more pages.
 pub fn models(ids: &[&str]) -> Value {
+    models_page(ids, false)
+}
+
+/// One `GET /v1/models` page listing `ids`; with `has_more`, the client should ask again with
+/// `after_id` set to the last of them.
+pub fn models_page(ids: &[&str], has_more: bool) -> Value {
     let data: Vec<Value> = ids
         .iter()
         .map(|id| {
@@ -150,7 +156,7 @@ pub fn models(ids: &[&str]) -> Value {
         .collect();
     json!({
         "data": data,
-        "has_more": false,
+        "has_more": has_more,
         "first_id": ids.first(),
         "last_id": ids.last(),
     })
