@@ -107,6 +107,29 @@ async fn put_switches_to_bearer_and_delete_goes_back_to_the_key() {
         "not near expiry"
     );
 
+    // The session's vault entry is Moxxy's own: the vault routes neither list nor touch it.
+    let listed = api.get("/v1/vault").await.expect(200).json();
+    assert_eq!(listed["data"], json!([]), "{listed}");
+    for refused in [
+        api.put("/v1/vault/oauth:anthropic", json!({"value": "x"}))
+            .await,
+        api.delete("/v1/vault/oauth:anthropic").await,
+    ] {
+        assert_eq!(refused.status, 400, "{refused}");
+        assert!(
+            refused.text.contains("/v1/providers/anthropic/oauth"),
+            "{refused}"
+        );
+    }
+    api.post("/v1/chat/completions", chat(MODEL, "still"))
+        .await
+        .expect(200);
+    assert_eq!(
+        last_call(&server).header("authorization"),
+        Some(format!("Bearer {ACCESS}").as_str()),
+        "the session is intact"
+    );
+
     // Bad input says what to fix.
     let bad = api
         .put(

@@ -11,6 +11,39 @@ use crate::auth::token::Scope;
 use crate::auth::Caller;
 use crate::store::{AuthSource, ProviderRecord};
 
+/// Entries Moxxy keeps for itself: a user who wrote or deleted one would silently change or
+/// lose a provider's key or an OAuth session, so the vault routes neither show nor touch them.
+const INTERNAL_ENTRIES: [(&str, &str); 2] = [
+    (
+        "provider:",
+        "hold registration keys - PATCH the provider instead",
+    ),
+    (
+        "oauth:",
+        "hold OAuth sessions - use PUT or DELETE /v1/providers/anthropic/oauth instead",
+    ),
+];
+
+fn is_internal(name: &str) -> bool {
+    INTERNAL_ENTRIES
+        .iter()
+        .any(|(prefix, _)| name.starts_with(prefix))
+}
+
+/// A 400 for a name the vault routes keep away from.
+fn refuse_internal(name: &str) -> Result<(), ApiError> {
+    match INTERNAL_ENTRIES
+        .iter()
+        .find(|(prefix, _)| name.starts_with(prefix))
+    {
+        Some((prefix, what)) => Err(ApiError::bad_request(format!(
+            "name: entries starting with '{prefix}' {what}"
+        ))
+        .with_param("name")),
+        None => Ok(()),
+    }
+}
+
 /// The body of `PUT /v1/vault/{name}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,12 +60,7 @@ pub async fn put(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Admin)?;
     let name = name.into_inner();
-    if name.starts_with("provider:") {
-        return Err(ApiError::bad_request(
-            "name: entries starting with 'provider:' hold registration keys - PATCH the provider instead",
-        )
-        .with_param("name"));
-    }
+    refuse_internal(&name)?;
     let entry: PutEntry = body::json(payload, state.config.server.body_limit_bytes).await?;
     if entry.value.is_empty() {
         return Err(ApiError::bad_request("value: the value is empty").with_param("value"));
@@ -59,7 +87,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
         .map_err(|e| ApiError::internal(&e))?;
     let data: Vec<_> = entries
         .into_iter()
-        .filter(|e| !e.name.starts_with("provider:"))
+        .filter(|e| !is_internal(&e.name))
         .map(|e| {
             let used_by: Vec<&str> = providers
                 .iter()
@@ -79,6 +107,7 @@ pub async fn delete(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Admin)?;
+    refuse_internal(&name)?;
     let users = users_of(&state, &name)?;
     if !users.is_empty() {
         let ids: Vec<&str> = users.iter().map(|p| p.id.as_str()).collect();
