@@ -8,6 +8,7 @@
 //! - [`vault`]: secrets encrypted at rest (AEAD) with the master key.
 //! - [`auth`]: `mox_` tokens, scopes, and the request extractor.
 //! - [`oauth`]: Anthropic OAuth sessions kept in the vault, and the sink refreshed pairs go to.
+//! - [`agents`]: the running agents (config personas and stored ones) and their model router.
 //! - [`directory`]: the running providers and their models, as routing sees them.
 //! - [`discovery`]: Ollama's status and pulled models, asked at start and on a timer.
 //! - [`model_lists`]: the built-in providers' live model lists, cached a few minutes.
@@ -16,6 +17,7 @@
 //! - [`server`]: start-up, the HTTP server and graceful shutdown.
 //! - [`client`]: the CLI's client commands, talking to a running server.
 
+pub mod agents;
 pub mod api;
 pub mod auth;
 pub mod builtin_models;

@@ -26,6 +26,7 @@ use actix_web::web;
 use moxxy_actors::supervisor::ProviderSupervisor;
 
 pub use self::error::ApiError;
+use crate::agents::Agents;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::model_lists::ModelLists;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub directory: Directory,
     /// The built-ins' live model lists, cached (`GET /v1/providers/{id}/models`).
     pub model_lists: ModelLists,
+    /// The running agents.
+    pub agents: Agents,
     pub metrics: metrics::Metrics,
     /// Resolves api_key_env references (the process environment in production, a map in tests).
     pub env: EnvReader,
