@@ -4,6 +4,7 @@
 //! (`x-request-id`, echoed in error bodies), records metrics, and turns any error response that is
 //! not already our JSON (an unknown route, a wrong method) into it.
 
+pub mod agents;
 pub mod body;
 pub mod chat;
 pub mod completion;
@@ -81,6 +82,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/models", web::get().to(models::list_models))
                 .route("/chat/completions", web::post().to(chat::chat_completions))
                 .route("/messages", web::post().to(messages::messages))
+                .route("/agents", web::get().to(agents::list))
+                .route("/agents", web::post().to(agents::create))
+                .route("/agents/{name}", web::get().to(agents::get))
+                .route("/agents/{name}", web::patch().to(agents::patch))
+                .route("/agents/{name}", web::delete().to(agents::delete))
+                .route(
+                    "/agents/{name}/messages",
+                    web::post().to(agents::turn::post),
+                )
+                .route(
+                    "/agents/{name}/conversations",
+                    web::get().to(agents::list_conversations),
+                )
+                .route(
+                    "/agents/{name}/conversations/{id}",
+                    web::get().to(agents::get_conversation),
+                )
+                .route(
+                    "/agents/{name}/conversations/{id}",
+                    web::delete().to(agents::delete_conversation),
+                )
                 .route("/vault", web::get().to(vault::list))
                 .route("/vault/{name}", web::put().to(vault::put))
                 .route("/vault/{name}", web::delete().to(vault::delete)),

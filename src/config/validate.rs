@@ -94,9 +94,7 @@ fn server(raw: RawServer, env: &EnvOverrides, file: &str) -> Result<ServerConfig
         bind,
         body_limit_bytes: raw.body_limit_bytes.unwrap_or(defaults::BODY_LIMIT_BYTES),
         workers: raw.workers,
-        agent_queue_limit: raw
-            .agent_queue_limit
-            .unwrap_or(defaults::AGENT_QUEUE_LIMIT),
+        agent_queue_limit: raw.agent_queue_limit.unwrap_or(defaults::AGENT_QUEUE_LIMIT),
     })
 }
 

@@ -82,9 +82,17 @@ impl ConversationTree {
     }
 
     /// One conversation's record.
-    pub fn get(&self, agent: &str, conversation: &str) -> Result<Option<ConversationRecord>, StoreError> {
+    pub fn get(
+        &self,
+        agent: &str,
+        conversation: &str,
+    ) -> Result<Option<ConversationRecord>, StoreError> {
         let key = conversation_key(agent, conversation);
-        match self.tree.get(key.as_bytes()).map_err(|e| self.store.failed(e))? {
+        match self
+            .tree
+            .get(key.as_bytes())
+            .map_err(|e| self.store.failed(e))?
+        {
             Some(bytes) => decode(key.as_bytes(), &bytes).map(Some),
             None => Ok(None),
         }
@@ -103,7 +111,9 @@ impl ConversationTree {
 
     /// How many conversations an agent has.
     pub fn count(&self, agent: &str) -> usize {
-        self.tree.scan_prefix(format!("c/{agent}/").as_bytes()).count()
+        self.tree
+            .scan_prefix(format!("c/{agent}/").as_bytes())
+            .count()
     }
 
     /// A conversation's messages, oldest first; `None` when it does not exist.
@@ -150,9 +160,9 @@ impl ConversationTree {
         self.tree
             .transaction(|tx| {
                 let existing = match tx.get(key.as_bytes())? {
-                    Some(bytes) => Some(
-                        decode::<ConversationRecord>(key.as_bytes(), &bytes).map_err(abort)?,
-                    ),
+                    Some(bytes) => {
+                        Some(decode::<ConversationRecord>(key.as_bytes(), &bytes).map_err(abort)?)
+                    }
                     None => None,
                 };
                 let mut record = match (existing, start) {

@@ -77,7 +77,11 @@ impl Handler<StartTurn> for AgentActor {
         };
         self.conversations
             .retain(|_, lock| Arc::strong_count(lock) > 1);
-        let lock = Arc::clone(self.conversations.entry(conversation_id.clone()).or_default());
+        let lock = Arc::clone(
+            self.conversations
+                .entry(conversation_id.clone())
+                .or_default(),
+        );
         Ok(TurnTicket {
             persona: self.persona.clone(),
             conversation_id,

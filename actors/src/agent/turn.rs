@@ -418,64 +418,69 @@ fn relay(events: EventStream, saver: UserSaved) -> TurnStream {
         pending: VecDeque::new(),
         finished: false,
     };
-    Box::pin(futures_util::stream::unfold(state, |mut state| async move {
-        loop {
-            if let Some(event) = state.pending.pop_front() {
-                return Some((event, state));
-            }
-            if state.finished {
-                return None;
-            }
-            match state.events.next().await {
-                Some(event) => {
-                    state.accumulator.push(&event);
-                    match event {
-                        StreamEvent::TextDelta { text, .. } if !text.is_empty() => {
-                            return Some((TurnEvent::Text(text), state))
-                        }
-                        StreamEvent::ThinkingDelta {
-                            delta: ThinkingDelta::Text(text),
-                            ..
-                        } if !text.is_empty() => return Some((TurnEvent::Thinking(text), state)),
-                        StreamEvent::Error(error) => {
-                            state.finished = true;
-                            return Some((TurnEvent::Error(error.into()), state));
-                        }
-                        _ => {}
-                    }
+    Box::pin(futures_util::stream::unfold(
+        state,
+        |mut state| async move {
+            loop {
+                if let Some(event) = state.pending.pop_front() {
+                    return Some((event, state));
                 }
-                None => {
-                    state.finished = true;
-                    let accumulator = std::mem::take(&mut state.accumulator);
-                    let outcome = match accumulator.finish() {
-                        Ok(answer) => Ok(assistant_message(answer)),
-                        Err(error) => Err(AgentError::from(error)),
-                    };
-                    let saved = match (outcome, state.saver.take()) {
-                        (Ok(assistant), Some(saver)) => saver
-                            .save_reply(assistant.clone())
-                            .await
-                            .map(|()| assistant),
-                        (Ok(_), None) => Err(HistoryError::Failed(
-                            "the reply was already stored".into(),
-                        )
-                        .into()),
-                        (Err(error), _) => Err(error),
-                    };
-                    match saved {
-                        Ok(assistant) => {
-                            state.pending.extend(tool_call_events(&assistant));
-                            if let Some(usage) = assistant.usage {
-                                state.pending.push_back(TurnEvent::Usage(usage));
+                if state.finished {
+                    return None;
+                }
+                match state.events.next().await {
+                    Some(event) => {
+                        state.accumulator.push(&event);
+                        match event {
+                            StreamEvent::TextDelta { text, .. } if !text.is_empty() => {
+                                return Some((TurnEvent::Text(text), state))
                             }
-                            state.pending.push_back(TurnEvent::Done(assistant));
+                            StreamEvent::ThinkingDelta {
+                                delta: ThinkingDelta::Text(text),
+                                ..
+                            } if !text.is_empty() => {
+                                return Some((TurnEvent::Thinking(text), state))
+                            }
+                            StreamEvent::Error(error) => {
+                                state.finished = true;
+                                return Some((TurnEvent::Error(error.into()), state));
+                            }
+                            _ => {}
                         }
-                        Err(error) => state.pending.push_back(TurnEvent::Error(error)),
+                    }
+                    None => {
+                        state.finished = true;
+                        let accumulator = std::mem::take(&mut state.accumulator);
+                        let outcome = match accumulator.finish() {
+                            Ok(answer) => Ok(assistant_message(answer)),
+                            Err(error) => Err(AgentError::from(error)),
+                        };
+                        let saved = match (outcome, state.saver.take()) {
+                            (Ok(assistant), Some(saver)) => saver
+                                .save_reply(assistant.clone())
+                                .await
+                                .map(|()| assistant),
+                            (Ok(_), None) => {
+                                Err(HistoryError::Failed("the reply was already stored".into())
+                                    .into())
+                            }
+                            (Err(error), _) => Err(error),
+                        };
+                        match saved {
+                            Ok(assistant) => {
+                                state.pending.extend(tool_call_events(&assistant));
+                                if let Some(usage) = assistant.usage {
+                                    state.pending.push_back(TurnEvent::Usage(usage));
+                                }
+                                state.pending.push_back(TurnEvent::Done(assistant));
+                            }
+                            Err(error) => state.pending.push_back(TurnEvent::Error(error)),
+                        }
                     }
                 }
             }
-        }
-    }))
+        },
+    ))
 }
 
 /// Why a stored assistant message stopped, for callers that show it.
