@@ -15,12 +15,14 @@
 //! - [`routing`]: `PROVIDER/MODEL`, bare ids and aliases to a provider and upstream model.
 //! - [`api`]: the actix-web routes, one module per resource, one JSON error type.
 //! - [`server`]: start-up, the HTTP server and graceful shutdown.
+//! - [`chat`]: `moxxy chat AGENT`, an interactive streamed chat with an agent.
 //! - [`client`]: the CLI's client commands, talking to a running server.
 
 pub mod agents;
 pub mod api;
 pub mod auth;
 pub mod builtin_models;
+pub mod chat;
 pub mod client;
 pub mod config;
 pub mod directory;

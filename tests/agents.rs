@@ -6,6 +6,8 @@
 
 mod e2e;
 
+#[path = "agents/chat_cli.rs"]
+mod chat_cli;
 #[path = "agents/durability.rs"]
 mod durability;
 #[path = "agents/manage.rs"]
