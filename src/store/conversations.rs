@@ -204,6 +204,52 @@ impl ConversationTree {
         self.store.flush()
     }
 
+    /// Removes one message (the last one with `message_id`) and counts it out of its
+    /// conversation, in one transaction, flushed.
+    pub fn remove_message(
+        &self,
+        agent: &str,
+        conversation: &str,
+        message_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut found = None;
+        for item in self
+            .tree
+            .scan_prefix(messages_prefix(agent, conversation).as_bytes())
+            .rev()
+        {
+            let (key, bytes) = item.map_err(|e| self.store.failed(e))?;
+            let record: MessageRecord = decode(&key, &bytes)?;
+            if record.message.id == message_id {
+                found = Some(key);
+                break;
+            }
+        }
+        let Some(message_key) = found else {
+            return Ok(());
+        };
+        let key = conversation_key(agent, conversation);
+        let abort = ConflictableTransactionError::Abort;
+        self.tree
+            .transaction(|tx| {
+                if tx.remove(&message_key)?.is_none() {
+                    return Ok(());
+                }
+                if let Some(bytes) = tx.get(key.as_bytes())? {
+                    let mut record: ConversationRecord =
+                        decode(key.as_bytes(), &bytes).map_err(abort)?;
+                    record.messages = record.messages.saturating_sub(1);
+                    tx.insert(key.as_bytes(), encode(&record).map_err(abort)?)?;
+                }
+                Ok(())
+            })
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Io(io) => self.store.failed(io),
+                other => other,
+            })?;
+        self.store.flush()
+    }
+
     /// Removes a conversation and its messages; answers whether it was there.
     pub fn delete(&self, agent: &str, conversation: &str) -> Result<bool, StoreError> {
         let key = conversation_key(agent, conversation);
@@ -262,5 +308,20 @@ impl ConversationStore for ConversationTree {
             },
             other => HistoryError::Failed(other.to_string()),
         })
+    }
+
+    fn remove(
+        &self,
+        agent: &str,
+        conversation: &str,
+        message_id: &str,
+        drop_conversation: bool,
+    ) -> Result<(), HistoryError> {
+        let removed = if drop_conversation {
+            self.delete(agent, conversation).map(|_| ())
+        } else {
+            self.remove_message(agent, conversation, message_id)
+        };
+        removed.map_err(|e| HistoryError::Failed(e.to_string()))
     }
 }

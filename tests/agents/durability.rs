@@ -177,3 +177,44 @@ async fn kill_9_during_a_streamed_reply_keeps_the_acknowledged_user_message() {
     let stored = conversation(&server, &admin, "keeper", &id).await;
     assert_eq!(roles(&stored), ["user", "user", "assistant"]);
 }
+
+#[tokio::test]
+async fn a_streamed_turn_the_upstream_refuses_leaves_no_trace() {
+    let (server, admin) = start(None).await;
+    create_agent(&server, &admin, "keeper", "openai/gpt-4.1").await;
+    let api = server.api(&admin);
+    let stream = |conversation: Option<&str>| {
+        let mut body = json!({"content": "Refused?", "stream": true});
+        if let Some(id) = conversation {
+            body["conversation_id"] = json!(id);
+        }
+        body
+    };
+    // A new conversation: refused, so it never existed.
+    server.fake().push(ROUTE, openai::invalid_api_key());
+    let refused = api.post("/v1/agents/keeper/messages", stream(None)).await;
+    assert_eq!(refused.status, 401, "{refused}");
+    let listed = api
+        .get("/v1/agents/keeper/conversations")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(listed["data"], json!([]), "{listed}");
+
+    // An existing conversation keeps exactly what it had.
+    let first = turn(&server, &admin, "keeper", json!("Hello"), None).await;
+    let id = first["conversation_id"].as_str().unwrap().to_string();
+    server.fake().push(ROUTE, openai::invalid_api_key());
+    let refused = api
+        .post("/v1/agents/keeper/messages", stream(Some(&id)))
+        .await;
+    assert_eq!(refused.status, 401, "{refused}");
+    let stored = conversation(&server, &admin, "keeper", &id).await;
+    assert_eq!(roles(&stored), ["user", "assistant"]);
+    let listed = api
+        .get("/v1/agents/keeper/conversations")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(listed["data"][0]["messages"], 2);
+}

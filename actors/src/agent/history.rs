@@ -66,4 +66,15 @@ pub trait ConversationStore: Send + Sync + 'static {
         messages: &[StoredMessage],
         start: bool,
     ) -> Result<(), HistoryError>;
+
+    /// Removes message `message_id` again (a turn the upstream refused after its user message
+    /// was written), durably; with `drop_conversation`, the conversation that message created
+    /// goes too. A message that is not there is no error.
+    fn remove(
+        &self,
+        agent: &str,
+        conversation: &str,
+        message_id: &str,
+        drop_conversation: bool,
+    ) -> Result<(), HistoryError>;
 }

@@ -12,11 +12,13 @@
 //! - [`turn`]: one turn, run where the caller polls it (like a provider's completion), so an
 //!   agent never serializes I/O onto its own thread and a caller that goes away cancels its turn.
 //!
-//! What a turn stores, and when: nothing until the upstream has answered (its first streamed
-//! event, or the whole answer); then the user message, durably, before the caller sees anything;
-//! the assistant message when the reply is complete. A failed request therefore changes nothing,
-//! and a reply cut short (the caller left, the upstream broke off, the process died) leaves the
-//! user message without a reply — an *incomplete* turn — after which the next turn works as usual.
+//! What a turn stores, and when: the user message, durably, before the caller sees anything of
+//! the reply — for a streamed turn it is written while the upstream works on its first event, and
+//! taken back if the upstream refuses; for a whole answer it is written with the reply. The
+//! assistant message is stored when the reply is complete. A refused request therefore changes
+//! nothing, and a reply cut short (the caller left, the upstream broke off, the process died)
+//! leaves the user message without a reply — an *incomplete* turn — after which the next turn
+//! works as usual.
 
 pub mod actor;
 mod error;

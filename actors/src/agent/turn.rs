@@ -3,7 +3,8 @@
 //! [`start_turn`] admits the turn with the agent, waits for the conversation's earlier turns,
 //! reads the history, routes the persona's model and sends the request. It resolves once the
 //! upstream has answered — the first streamed event, or the whole answer — and the user message
-//! is stored: an error before that leaves the conversation as it was. The [`TurnStream`] then
+//! is stored (for a stream, written while the upstream works, so the flush costs the first token
+//! nothing): an error before that leaves the conversation as it was. The [`TurnStream`] then
 //! relays the reply; when it is complete the assistant message is stored and `Done` follows.
 //! Dropping the stream cancels the turn and closes the upstream request; the user message stays,
 //! without a reply (an incomplete turn).
@@ -188,9 +189,19 @@ impl TurnTicket {
             _permit: permit,
         };
         if request.stream {
-            let (events, _) = provider::stream(&route.addr, chat).await?;
-            let saver = saver.save_user(user).await?;
-            Ok((started, relay(events, saver)))
+            // The user message is written while the upstream thinks, so its flush costs the
+            // first token nothing; if the upstream refuses, it is taken back.
+            let user_id = user.id.clone();
+            let (saved, answered) =
+                tokio::join!(saver.save_user(user), provider::stream(&route.addr, chat));
+            match (saved, answered) {
+                (Ok(saved), Ok((events, _))) => Ok((started, relay(events, saved))),
+                (Ok(saved), Err(error)) => {
+                    saved.take_back(user_id).await;
+                    Err(error.into())
+                }
+                (Err(error), _) => Err(error),
+            }
         } else {
             let (answer, _) = provider::complete(&route.addr, chat).await?;
             let assistant = assistant_message(answer);
@@ -233,14 +244,17 @@ impl Saver {
             Ok(guard)
         })
         .await?;
-        Ok(UserSaved(Saver {
-            store,
-            agent,
-            conversation_id,
-            start: false,
-            guard,
-            _permit,
-        }))
+        Ok(UserSaved {
+            saver: Saver {
+                store,
+                agent,
+                conversation_id,
+                start: false,
+                guard,
+                _permit,
+            },
+            created: start,
+        })
     }
 
     /// Stores the user message and the reply at once (a non-streamed turn).
@@ -266,9 +280,35 @@ impl Saver {
 }
 
 /// A turn whose user message is stored; only the reply is left to store.
-struct UserSaved(Saver);
+struct UserSaved {
+    saver: Saver,
+    /// The conversation was created with the user message.
+    created: bool,
+}
 
 impl UserSaved {
+    /// Takes the user message back after the upstream refused the turn, so the refusal leaves
+    /// the conversation as it was. Should that fail, the message stays as an incomplete turn.
+    async fn take_back(self, message_id: String) {
+        let Saver {
+            store,
+            agent,
+            conversation_id,
+            guard,
+            _permit,
+            ..
+        } = self.saver;
+        let created = self.created;
+        let undone = blocking(move || {
+            let _held = guard;
+            store.remove(&agent, &conversation_id, &message_id, created)
+        })
+        .await;
+        if let Err(error) = undone {
+            tracing::warn!(%error, "a refused turn's user message could not be taken back; it stays as an incomplete turn");
+        }
+    }
+
     async fn save_reply(self, assistant: StoredMessage) -> Result<(), AgentError> {
         let Saver {
             store,
@@ -277,7 +317,7 @@ impl UserSaved {
             guard,
             _permit,
             ..
-        } = self.0;
+        } = self.saver;
         blocking(move || {
             let _held = guard;
             store.append(&agent, &conversation_id, &[assistant], false)
