@@ -113,13 +113,20 @@ async fn bench(window: Duration) -> Result<(), BoxError> {
     let one_agent = run_turns(&client, &url, window, 16, |_| "a0".to_string()).await;
     let fifty_agents = run_turns(&client, &url, window, 50, |w| format!("a{w}")).await;
 
-    // First token: straight from the fake, then through an agent.
+    // First token, with a 20 ms upstream time to first token (a real upstream takes hundreds):
+    // straight from the fake, then through an agent.
+    Canned {
+        stream_chunks: 8,
+        chunk_pause: Duration::from_millis(2),
+        delay: Duration::from_millis(20),
+    }
+    .install(&fake);
     let stream_chat = json!({"model": "gpt-4o-mini", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
     let mut direct_first = Vec::new();
     for _ in 0..200 {
         direct_first.push(
             client
-                .first_chunk(&direct_url, &stream_chat, "content", false)
+                .first_chunk(&direct_url, &stream_chat, "word0", false)
                 .await?,
         );
     }
@@ -127,11 +134,7 @@ async fn bench(window: Duration) -> Result<(), BoxError> {
     let turn_url = format!("{url}/v1/agents/a1/messages");
     let body = json!({"content": "hi", "stream": true});
     for _ in 0..200 {
-        agent_first.push(
-            client
-                .first_chunk(&turn_url, &body, "event: text", true)
-                .await?,
-        );
+        agent_first.push(client.first_chunk(&turn_url, &body, "word0", true).await?);
     }
 
     println!(
