@@ -197,10 +197,7 @@ impl ConversationTree {
                 tx.insert(key.as_bytes(), encode(&record).map_err(abort)?)?;
                 Ok(())
             })
-            .map_err(|e| match StoreError::from(e) {
-                StoreError::Io(io) => self.store.failed(io),
-                other => other,
-            })?;
+            .map_err(|e| self.transaction_failed(e))?;
         self.store.flush()
     }
 
@@ -243,10 +240,7 @@ impl ConversationTree {
                 }
                 Ok(())
             })
-            .map_err(|e| match StoreError::from(e) {
-                StoreError::Io(io) => self.store.failed(io),
-                other => other,
-            })?;
+            .map_err(|e| self.transaction_failed(e))?;
         self.store.flush()
     }
 
@@ -269,6 +263,17 @@ impl ConversationTree {
         self.remove_prefix(&format!("c/{agent}/"))?;
         self.remove_prefix(&format!("m/{agent}/"))?;
         self.store.flush()
+    }
+
+    /// A failed transaction as a store error; a storage failure marks the store unhealthy.
+    fn transaction_failed(
+        &self,
+        error: sled::transaction::TransactionError<StoreError>,
+    ) -> StoreError {
+        match StoreError::from(error) {
+            StoreError::Io(io) => self.store.failed(io),
+            other => other,
+        }
     }
 
     fn remove_prefix(&self, prefix: &str) -> Result<(), StoreError> {

@@ -185,7 +185,7 @@ impl TurnTicket {
             agent,
             conversation_id,
             start,
-            guard,
+            _guard: guard,
             _permit: permit,
         };
         if request.stream {
@@ -221,39 +221,46 @@ struct Saver {
     conversation_id: String,
     /// The conversation is created with the first message stored.
     start: bool,
-    guard: OwnedMutexGuard<()>,
+    /// Held, not read: the conversation is ours while the saver lives.
+    _guard: OwnedMutexGuard<()>,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Saver {
+    /// Runs `write` on the blocking pool. The saver — the conversation's lock with it — moves
+    /// into the write and back, so the lock is held until the write is durable even if the
+    /// caller goes away meanwhile.
+    async fn write<T: Send + 'static>(
+        self,
+        write: impl FnOnce(&dyn ConversationStore, &str, &str, bool) -> Result<T, HistoryError>
+            + Send
+            + 'static,
+    ) -> Result<(Saver, T), AgentError> {
+        blocking(move || {
+            let out = write(
+                self.store.as_ref(),
+                &self.agent,
+                &self.conversation_id,
+                self.start,
+            )?;
+            Ok((self, out))
+        })
+        .await
+    }
+
     /// Stores the user message (creating the conversation on its first turn).
     async fn save_user(self, user: StoredMessage) -> Result<UserSaved, AgentError> {
-        let Saver {
-            store,
-            agent,
-            conversation_id,
-            start,
-            guard,
-            _permit,
-        } = self;
-        let (writer, a, c) = (Arc::clone(&store), agent.clone(), conversation_id.clone());
-        // The lock moves into the write and back, so it is held until the write is durable even
-        // if the caller goes away meanwhile.
-        let guard = blocking(move || {
-            writer.append(&a, &c, std::slice::from_ref(&user), start)?;
-            Ok(guard)
-        })
-        .await?;
+        let (saver, ()) = self
+            .write(move |store, agent, conversation, start| {
+                store.append(agent, conversation, std::slice::from_ref(&user), start)
+            })
+            .await?;
         Ok(UserSaved {
+            created: saver.start,
             saver: Saver {
-                store,
-                agent,
-                conversation_id,
                 start: false,
-                guard,
-                _permit,
+                ..saver
             },
-            created: start,
         })
     }
 
@@ -263,19 +270,11 @@ impl Saver {
         user: StoredMessage,
         assistant: StoredMessage,
     ) -> Result<(), AgentError> {
-        let Saver {
-            store,
-            agent,
-            conversation_id,
-            start,
-            guard,
-            _permit,
-        } = self;
-        blocking(move || {
-            let _held = guard;
-            store.append(&agent, &conversation_id, &[user, assistant], start)
+        self.write(move |store, agent, conversation, start| {
+            store.append(agent, conversation, &[user, assistant], start)
         })
         .await
+        .map(|_| ())
     }
 }
 
@@ -290,39 +289,25 @@ impl UserSaved {
     /// Takes the user message back after the upstream refused the turn, so the refusal leaves
     /// the conversation as it was. Should that fail, the message stays as an incomplete turn.
     async fn take_back(self, message_id: String) {
-        let Saver {
-            store,
-            agent,
-            conversation_id,
-            guard,
-            _permit,
-            ..
-        } = self.saver;
         let created = self.created;
-        let undone = blocking(move || {
-            let _held = guard;
-            store.remove(&agent, &conversation_id, &message_id, created)
-        })
-        .await;
+        let undone = self
+            .saver
+            .write(move |store, agent, conversation, _| {
+                store.remove(agent, conversation, &message_id, created)
+            })
+            .await;
         if let Err(error) = undone {
             tracing::warn!(%error, "a refused turn's user message could not be taken back; it stays as an incomplete turn");
         }
     }
 
     async fn save_reply(self, assistant: StoredMessage) -> Result<(), AgentError> {
-        let Saver {
-            store,
-            agent,
-            conversation_id,
-            guard,
-            _permit,
-            ..
-        } = self.saver;
-        blocking(move || {
-            let _held = guard;
-            store.append(&agent, &conversation_id, &[assistant], false)
-        })
-        .await
+        self.saver
+            .write(move |store, agent, conversation, _| {
+                store.append(agent, conversation, &[assistant], false)
+            })
+            .await
+            .map(|_| ())
     }
 }
 
