@@ -151,3 +151,16 @@ impl ProviderError {
         self
     }
 }
+
+/// A duration as a person reads it in an error message: `300 ms` below a second, `2 s` for
+/// whole seconds, `1.5 s` otherwise. Timeouts are configured in milliseconds, so printing whole
+/// seconds would say "0 s" for a 300 ms idle limit.
+pub fn describe_duration(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        format!("{} ms", duration.as_millis())
+    } else if duration.subsec_millis() == 0 {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
+}

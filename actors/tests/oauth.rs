@@ -373,3 +373,29 @@ async fn the_model_list_is_asked_with_the_refreshed_bearer_token() {
     );
     assert_eq!(listed.header("x-api-key"), None, "never with x-api-key");
 }
+
+/// Found while checking huge numbers at every input: a token endpoint's `expires_in` was added
+/// to the clock unchecked, and `u64::MAX` seconds panicked the request.
+#[actix::test]
+async fn a_huge_expires_in_from_the_token_endpoint_is_bounded_not_a_panic() {
+    let fake = FakeUpstream::start().await.unwrap();
+    fake.push(
+        TOKEN_PATH,
+        Reply::json(
+            200,
+            json!({"access_token": NEW_ACCESS, "refresh_token": NEW_REFRESH,
+                   "expires_in": u64::MAX, "token_type": "Bearer"}),
+        ),
+    );
+    fake.set_default(MESSAGES, ok_message());
+    let sink = Arc::new(RecordingSink::default());
+    let session = session(&fake, Duration::from_secs(10), true, Arc::clone(&sink));
+    let addr = start(oauth_config(&fake, Arc::clone(&session))).await;
+
+    let (answer, _) = provider::complete(&addr, ask(MODEL, "Hi")).await.unwrap();
+    assert_eq!(answer.text(), "hello");
+    assert_eq!(bearers(&fake), [format!("Bearer {NEW_ACCESS}")]);
+    // A second call needs no refresh: the new token is good for a long time.
+    provider::complete(&addr, ask(MODEL, "Hi")).await.unwrap();
+    assert_eq!(fake.request_count(TOKEN_PATH), 1);
+}

@@ -477,3 +477,88 @@ async fn a_huge_answer_is_refused_with_a_clear_error() {
         err.message
     );
 }
+
+#[actix::test]
+async fn a_json_error_given_to_a_streamed_request_is_the_upstreams_error() {
+    let fake = FakeUpstream::start().await.unwrap();
+    let path = "/v1/chat/completions";
+    let body = openai::error_body("invalid_request_error", None, "Unknown parameter: 'foo'");
+    fake.push(path, Reply::json(200, body));
+    let addr = start(config(&fake, ProviderKind::OpenAi)).await;
+    let mut req = ask("gpt-4.1", "Hi");
+    req.stream = true;
+    let err = match provider::stream(&addr, req).await {
+        Err(err) => err,
+        Ok(_) => panic!("a JSON error body must not open a stream"),
+    };
+    assert_eq!(err.kind, ErrorKind::InvalidRequest);
+    assert_eq!(err.message, "Unknown parameter: 'foo'");
+    assert_eq!(
+        fake.request_count(path),
+        1,
+        "an invalid request is not retried"
+    );
+}
+
+#[actix::test]
+async fn a_whole_answer_given_to_a_streamed_request_streams_its_content() {
+    let fake = FakeUpstream::start().await.unwrap();
+    fake.push(
+        "/v1/messages",
+        anthropic::reply(anthropic::tool_use_message(
+            "Checking.",
+            "toolu_1",
+            "get_weather",
+            json!({"city": "Paris"}),
+            anthropic::Usage::new(5, 7),
+        )),
+    );
+    let addr = start(config(&fake, ProviderKind::Anthropic)).await;
+    let events = stream_all(&addr, ask("claude-sonnet-4-5", "Hi")).await;
+    let mut acc = StreamAccumulator::new();
+    for event in &events {
+        acc.push(event);
+    }
+    let answer = acc.finish().unwrap();
+    assert_eq!(answer.text(), "Checking.");
+    let calls: Vec<_> = answer.tool_calls().collect();
+    assert_eq!(
+        calls,
+        [("toolu_1", "get_weather", &json!({"city": "Paris"}))]
+    );
+    assert_eq!(answer.usage.map(|u| u.output_tokens), Some(7));
+}
+
+#[actix::test]
+async fn a_line_that_never_ends_is_abandoned_at_64_mib_not_buffered_whole() {
+    let fake = FakeUpstream::start().await.unwrap();
+    let mut chunks = openai::stream_text("gpt-4.1", &["a", "b"], None);
+    chunks.truncate(2);
+    let mut line = b"data: ".to_vec();
+    line.resize(65 * 1024 * 1024, b'x');
+    chunks.push(line.into());
+    // After the huge line the stream stalls: only the limit can end it before the idle timeout.
+    fake.push(
+        "/v1/chat/completions",
+        Reply::sse(chunks).stall_after(3).reply(),
+    );
+    let addr = start(config(&fake, ProviderKind::OpenAi)).await;
+    let events = tokio::time::timeout(
+        Duration::from_secs(60),
+        stream_all(&addr, ask("gpt-4.1", "Hi")),
+    )
+    .await
+    .expect("the limit ends the stream, not the 120 s idle timeout");
+    match events.last() {
+        Some(StreamEvent::Error(e)) => {
+            assert_eq!(e.kind, ErrorKind::Upstream);
+            assert!(
+                e.message
+                    .contains("more than 64 MiB without completing an event"),
+                "{}",
+                e.message
+            );
+        }
+        other => panic!("a size error, got {other:?}"),
+    }
+}

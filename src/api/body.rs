@@ -22,8 +22,9 @@ pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web
     Ok(body.freeze())
 }
 
-/// Parses `body` as JSON into `T`. Malformed JSON is a 400 saying where; a well-formed body with a
-/// wrong or missing field is a 422 naming the field and what it expects.
+/// Parses `body` as a JSON object into `T`. Malformed JSON is a 400 saying where; a body that is
+/// not an object, or has a wrong, missing or unknown field, is a 422 naming the field and what
+/// it expects.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request(
@@ -34,6 +35,16 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::bad_request(
             "The request body is not valid UTF-8 - send a JSON object",
         ));
+    }
+    // Every body of the API is an object. serde would also read a struct from an array of its
+    // fields in order (`["name", ["read"]]`), and name the Rust type in its errors.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            "The request body must be a JSON object ({\"field\": value, ...})",
+        )
+        .with_code("invalid_value"));
     }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(field_error)?;

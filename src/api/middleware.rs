@@ -10,12 +10,14 @@ use actix_web::middleware::Next;
 use actix_web::{web, Error, ResponseError};
 
 use super::error::{ApiError, REQUEST_ID};
+use super::messages::MessagesError;
 use super::metrics::{RequestLabels, RouteLabels};
 use super::AppState;
 
 /// Gives the request an id (`req_` + 24 hex), runs it with that id in scope (so error bodies carry
-/// it), sets `x-request-id`, records metrics, and renders any non-JSON error response (unknown
-/// route, wrong method, a framework-level refusal) as the API's JSON error.
+/// it), sets `x-request-id`, records metrics, refuses a body that says it is not JSON (415), and
+/// renders any non-JSON error response (unknown route, wrong method, a framework-level refusal)
+/// as the API's JSON error.
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -24,7 +26,23 @@ pub async fn request_context(
     let started = Instant::now();
     let method = req.method().to_string();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let response = REQUEST_ID.scope(id.clone(), next.call(req)).await?;
+    let response = match unsupported_media_type(&req) {
+        Some(error) => {
+            let anthropic = req.path() == MESSAGES_ROUTE;
+            let rendered = REQUEST_ID.sync_scope(id.clone(), || {
+                if anthropic {
+                    MessagesError::from(error).error_response()
+                } else {
+                    error.error_response()
+                }
+            });
+            req.into_response(rendered)
+        }
+        None => REQUEST_ID
+            .scope(id.clone(), next.call(req))
+            .await?
+            .map_into_boxed_body(),
+    };
     let route = response
         .request()
         .match_pattern()
@@ -33,11 +51,14 @@ pub async fn request_context(
     let mut response = if (status.is_client_error() || status.is_server_error())
         && !is_json(response.headers().get(CONTENT_TYPE))
     {
-        let error = REQUEST_ID.sync_scope(id.clone(), || framework_error(status).error_response());
+        let limit = state.as_ref().map(|s| s.config.server.body_limit_bytes);
+        let error = REQUEST_ID.sync_scope(id.clone(), || {
+            framework_error(status, limit).error_response()
+        });
         let (req, _) = response.into_parts();
         ServiceResponse::new(req, error)
     } else {
-        response.map_into_boxed_body()
+        response
     };
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(
@@ -70,8 +91,51 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
-/// The JSON error for a status the framework produced on its own.
-fn framework_error(status: StatusCode) -> ApiError {
+/// The route whose errors are in Anthropic's shape.
+const MESSAGES_ROUTE: &str = "/v1/messages";
+
+/// A 415 for a request with a body whose `Content-Type` says it is something other than JSON
+/// (`text/plain`, a form, XML). Every body of the API is JSON; a client that labels it otherwise
+/// is confused (a form post, `curl -d` without `-H 'content-type: application/json'`), and
+/// guessing would hide that. Requests without a `Content-Type` are read as JSON.
+fn unsupported_media_type(req: &ServiceRequest) -> Option<ApiError> {
+    use actix_web::http::Method;
+    if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
+        return None;
+    }
+    let value = req.headers().get(CONTENT_TYPE)?;
+    let essence = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if essence
+        .as_deref()
+        .is_some_and(|e| e == "application/json" || e.ends_with("+json"))
+    {
+        return None;
+    }
+    let shown: String = String::from_utf8_lossy(value.as_bytes())
+        .chars()
+        .take(64)
+        .flat_map(char::escape_default)
+        .collect();
+    Some(
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request_error",
+            format!(
+                "Content-Type '{shown}' is not supported - send the body as JSON with \
+                 Content-Type: application/json"
+            ),
+        )
+        .with_code("unsupported_media_type"),
+    )
+}
+
+/// The JSON error for a status the framework produced on its own; `body_limit` is the
+/// server's, for a body the framework refused as too large.
+fn framework_error(status: StatusCode, body_limit: Option<usize>) -> ApiError {
     match status {
         StatusCode::NOT_FOUND => ApiError::not_found("No such route - see API.md for the routes"),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
@@ -80,12 +144,15 @@ fn framework_error(status: StatusCode) -> ApiError {
             "This route does not take that method",
         )
         .with_code("method_not_allowed"),
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            status,
-            "invalid_request_error",
-            "The request body is too large",
-        )
-        .with_code("request_too_large"),
+        StatusCode::PAYLOAD_TOO_LARGE => match body_limit {
+            Some(limit) => ApiError::payload_too_large(limit),
+            None => ApiError::new(
+                status,
+                "invalid_request_error",
+                "The request body is too large",
+            )
+            .with_code("request_too_large"),
+        },
         s if s.is_server_error() => ApiError::new(
             s,
             "api_error",

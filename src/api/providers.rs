@@ -117,6 +117,7 @@ pub async fn create(
     validate_base_url(&reg.base_url, reg.allow_insecure_http)?;
     validate_headers(&reg.headers)?;
     validate_limits(reg.rate_limit.as_ref(), reg.timeout_ms)?;
+    validate_retries(reg.max_retries)?;
     if reg.models.is_empty() || reg.models.iter().any(|m| m.trim().is_empty()) {
         return Err(ApiError::bad_request(
             "models: list the model ids this provider offers, e.g. [\"grok-3\"]",
@@ -232,6 +233,7 @@ pub async fn patch(
         record.timeout_ms = Some(ms);
     }
     if let Some(n) = change.max_retries {
+        validate_retries(Some(n))?;
         record.max_retries = Some(n);
     }
     let key_fields = usize::from(change.api_key.is_some())
@@ -456,6 +458,22 @@ fn validate_headers(headers: &BTreeMap<String, String>) -> Result<(), ApiError> 
             ))
             .with_param("headers"));
         }
+    }
+    Ok(())
+}
+
+/// The most retries a registration may ask for: the bound `providers.*.max_retries` has in
+/// `config.toml`.
+const MAX_RETRIES: u32 = 10;
+
+/// `max_retries` within [`MAX_RETRIES`]: an unbounded count would let one request hammer an
+/// unwell upstream.
+fn validate_retries(max_retries: Option<u32>) -> Result<(), ApiError> {
+    if max_retries.is_some_and(|n| n > MAX_RETRIES) {
+        return Err(ApiError::bad_request(format!(
+            "max_retries: give a whole number of retries from 0 to {MAX_RETRIES}"
+        ))
+        .with_param("max_retries"));
     }
     Ok(())
 }

@@ -23,9 +23,6 @@ use crate::messages::{ChatRequest, ChatResponse, Usage};
 use crate::ratelimit::RateLimiter;
 use crate::retry::{self, Circuit, CoolDown};
 
-/// The largest non-streamed answer read from an upstream.
-const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
-
 /// The upstream's rate-limit headers and request id of a successful answer, for the caller to
 /// pass on (`x-ratelimit-*`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -130,18 +127,11 @@ impl ProviderCore {
         let (response, meta) = Arc::clone(&self)
             .run_attempts(prepared, |core, response| async move {
                 let meta = core.meta(response.headers());
-                let body = transport::read_body(response, MAX_RESPONSE_BYTES)
+                let body = transport::read_body(response, transport::MAX_RESPONSE_BYTES)
                     .await
                     .map_err(|e| core.transport_error(e))?;
                 if body.truncated {
-                    return Err(core.upstream_error(ProviderError::new(
-                        ErrorKind::Upstream,
-                        format!(
-                            "Provider '{}' sent an answer larger than {} MiB; it was refused",
-                            core.config.id,
-                            MAX_RESPONSE_BYTES / (1024 * 1024)
-                        ),
-                    )));
+                    return Err(core.upstream_error(transport::too_large(&core.config.id)));
                 }
                 let mut answer = core
                     .protocol
@@ -233,10 +223,14 @@ impl ProviderCore {
                 &prepared.headers,
             )
             .await?;
-            let permit = self
-                .circuit
-                .acquire(Instant::now())
-                .map_err(|e| e.with_provider(&self.config.id))?;
+            let permit = self.circuit.acquire(Instant::now()).map_err(|mut e| {
+                // Anthropic's error shape has no provider field: the message names it.
+                e.message = format!(
+                    "Provider '{}' is unavailable: {}",
+                    self.config.id, e.message
+                );
+                e.with_provider(&self.config.id)
+            })?;
             let result = self
                 .attempt(&prepared, headers, body.clone(), &handle)
                 .await;
@@ -397,9 +391,9 @@ impl ProviderCore {
         ProviderError::new(
             ErrorKind::Timeout,
             format!(
-                "Provider '{}' did not answer within {} s",
+                "Provider '{}' did not answer within {}",
                 self.config.id,
-                self.config.timeouts.request.as_secs()
+                crate::error::describe_duration(self.config.timeouts.request)
             ),
         )
         .with_provider(&self.config.id)

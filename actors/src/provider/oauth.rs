@@ -28,6 +28,8 @@ use crate::secret::{redact, ApiKey};
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 /// The lifetime assumed when the token endpoint does not say (`expires_in`), as the SDK assumes.
 pub const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
+/// The longest lifetime taken from a token endpoint: a year (Anthropic's are hours).
+pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(365 * 86_400);
 /// How long a refresh may take before it counts as failed.
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(30);
 /// Anthropic's beta flag for OAuth, also sent to the token endpoint.
@@ -249,9 +251,11 @@ impl OAuthSession {
             .as_str()
             .filter(|t| !t.is_empty())
             .ok_or("the token endpoint's answer has no access_token")?;
+        // Bounded: the endpoint's number is not trusted with a `SystemTime` addition, which
+        // panics on overflow (`"expires_in": 18446744073709551615`).
         let expires_in = value["expires_in"]
             .as_u64()
-            .map(Duration::from_secs)
+            .map(|secs| Duration::from_secs(secs.min(MAX_EXPIRES_IN.as_secs())))
             .unwrap_or(DEFAULT_EXPIRES_IN);
         let refresh_token = match value["refresh_token"].as_str().filter(|t| !t.is_empty()) {
             Some(rotated) => ApiKey::new(rotated),

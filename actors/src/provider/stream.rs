@@ -6,6 +6,13 @@
 //! yet. After that, bytes are decoded as they arrive and each event is yielded at once; silence
 //! longer than the idle timeout ends the stream with an error event. Dropping the stream drops the
 //! upstream response, which closes its connection: the upstream stops generating.
+//!
+//! Two guards keep a misbehaving upstream from hurting the gateway: a body that runs on for
+//! [`MAX_EVENT_BYTES`] without completing a single event (a line that never ends) is abandoned
+//! with an error rather than buffered whole; and an SSE upstream that answers a streamed request
+//! with a JSON body (an error object with status 200, or a whole answer from a server that
+//! ignored `"stream": true`) is decoded as such, so the caller gets the upstream's own error, not
+//! "the stream ended early".
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -15,9 +22,16 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
 use super::core::{total_tokens, ProviderCore};
-use super::StreamDecode;
-use crate::error::{ErrorKind, ProviderError};
-use crate::messages::{StreamEvent, Usage};
+use super::protocol::Protocol;
+use super::{transport, StreamDecode};
+use crate::error::{describe_duration, ErrorKind, ProviderError};
+use crate::messages::{
+    arguments_to_text, ChatResponse, ContentPart, StreamEvent, ThinkingDelta, Usage,
+};
+
+/// The most a stream may send without completing one event: the bound of a whole non-streamed
+/// answer. Past it the decoder would only buffer a line that may never end.
+const MAX_EVENT_BYTES: usize = transport::MAX_RESPONSE_BYTES;
 
 /// A streamed answer. Ends after `Stop` (and a possible trailing `Usage`) or after an `Error`.
 pub type EventStream = Pin<Box<dyn Stream<Item = StreamEvent> + Send>>;
@@ -34,6 +48,8 @@ struct Upstream {
     finished: bool,
     estimated_tokens: u64,
     usage: Option<Usage>,
+    /// Bytes fed to the decoder since it last completed an event.
+    unfinished_bytes: usize,
 }
 
 /// Opens the stream of a 2xx `response`: waits for the first real event and fails like a
@@ -44,16 +60,25 @@ pub(crate) async fn open(
     estimated_tokens: u64,
 ) -> Result<EventStream, ProviderError> {
     let decoder = core.protocol.stream_decoder();
+    let json_answer = core.protocol != Protocol::Ollama && is_json(response.headers());
     let mut upstream = Upstream {
-        body: Box::pin(response.bytes_stream()),
+        body: Box::pin(futures_util::stream::empty()),
         decoder,
         pending: VecDeque::new(),
         scratch: Vec::new(),
         finished: false,
         estimated_tokens,
         usage: None,
+        unfinished_bytes: 0,
         core,
     };
+    if json_answer {
+        let answer = json_body(&upstream.core, response).await?;
+        upstream.pending = answer_events(answer).into();
+        upstream.finished = true;
+        return Ok(into_stream(upstream));
+    }
+    upstream.body = Box::pin(response.bytes_stream());
     // The request timeout covers the wait for the first event (the caller's timeout wraps us).
     while !upstream.pending.iter().any(is_real) && !upstream.finished {
         upstream.read_more(false).await;
@@ -65,10 +90,102 @@ pub(crate) async fn open(
             }
         }
     }
-    Ok(Box::pin(futures_util::stream::unfold(
+    Ok(into_stream(upstream))
+}
+
+fn into_stream(upstream: Upstream) -> EventStream {
+    Box::pin(futures_util::stream::unfold(
         upstream,
         |mut upstream| async move { upstream.next_event().await.map(|e| (e, upstream)) },
-    )))
+    ))
+}
+
+/// Whether the response says its body is JSON (not `text/event-stream`).
+fn is_json(headers: &reqwest::header::HeaderMap) -> bool {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            let v = v.trim().to_ascii_lowercase();
+            v == "application/json" || v.ends_with("+json")
+        })
+}
+
+/// Reads a JSON body given to a streamed request and decodes it as a whole answer: an error
+/// object becomes that error (retryable like any other, since nothing reached the caller).
+async fn json_body(
+    core: &ProviderCore,
+    response: reqwest::Response,
+) -> Result<ChatResponse, ProviderError> {
+    let body = transport::read_body(response, MAX_EVENT_BYTES)
+        .await
+        .map_err(|e| core.transport_error(e))?;
+    if body.truncated {
+        return Err(core.upstream_error(transport::too_large(&core.config.id)));
+    }
+    core.protocol
+        .decode_response(&body.bytes)
+        .map_err(|e| core.upstream_error(e))
+}
+
+/// A whole answer as the events a stream of it would have given.
+fn answer_events(answer: ChatResponse) -> Vec<StreamEvent> {
+    let mut events = vec![StreamEvent::Start {
+        id: answer.id,
+        model: answer.model,
+    }];
+    let mut index = 0;
+    for part in answer.content {
+        let before = events.len();
+        match part {
+            ContentPart::Text { text, .. } if !text.is_empty() => {
+                events.push(StreamEvent::TextDelta { index, text });
+            }
+            ContentPart::Thinking { text, signature } => {
+                if !text.is_empty() {
+                    events.push(StreamEvent::ThinkingDelta {
+                        index,
+                        delta: ThinkingDelta::Text(text),
+                    });
+                }
+                if let Some(signature) = signature.filter(|s| !s.is_empty()) {
+                    events.push(StreamEvent::ThinkingDelta {
+                        index,
+                        delta: ThinkingDelta::Signature(signature),
+                    });
+                }
+            }
+            ContentPart::RedactedThinking { data } => events.push(StreamEvent::ThinkingDelta {
+                index,
+                delta: ThinkingDelta::Redacted(data),
+            }),
+            ContentPart::ToolCall {
+                id,
+                name,
+                arguments,
+                extra,
+            } => events.push(StreamEvent::ToolCallDelta {
+                index,
+                id: Some(id),
+                name: Some(name),
+                arguments: arguments_to_text(&arguments),
+                extra,
+            }),
+            _ => {}
+        }
+        if events.len() > before {
+            index += 1;
+        }
+    }
+    if let Some(usage) = answer.usage {
+        events.push(StreamEvent::Usage(usage));
+    }
+    events.push(StreamEvent::Stop {
+        reason: answer.stop_reason,
+        stop_sequence: answer.stop_sequence,
+    });
+    events
 }
 
 /// Whether an event commits the stream: anything but the preamble.
@@ -103,12 +220,12 @@ impl Upstream {
             match tokio::time::timeout(self.core.stream_idle_timeout(), self.body.next()).await {
                 Ok(next) => next,
                 Err(_) => {
-                    let secs = self.core.stream_idle_timeout().as_secs();
                     let error = ProviderError::new(
                         ErrorKind::Timeout,
                         format!(
-                            "Provider '{}' sent nothing for {secs} s; the stream was abandoned",
-                            self.core.config.id
+                            "Provider '{}' sent nothing for {}; the stream was abandoned",
+                            self.core.config.id,
+                            describe_duration(self.core.stream_idle_timeout())
                         ),
                     );
                     self.fail(error);
@@ -119,7 +236,27 @@ impl Upstream {
             self.body.next().await
         };
         match next {
-            Some(Ok(bytes)) => self.decoder.feed(&bytes, &mut self.scratch),
+            Some(Ok(bytes)) => {
+                self.decoder.feed(&bytes, &mut self.scratch);
+                if self.scratch.is_empty() {
+                    self.unfinished_bytes = self.unfinished_bytes.saturating_add(bytes.len());
+                } else {
+                    self.unfinished_bytes = 0;
+                }
+                if self.unfinished_bytes > MAX_EVENT_BYTES {
+                    let error = ProviderError::new(
+                        ErrorKind::Upstream,
+                        format!(
+                            "Provider '{}' sent more than {} MiB without completing an event; \
+                             the stream was abandoned",
+                            self.core.config.id,
+                            MAX_EVENT_BYTES / (1024 * 1024)
+                        ),
+                    );
+                    self.fail(error);
+                    return;
+                }
+            }
             Some(Err(e)) => {
                 let mut error = self.core.transport_error(e);
                 error.kind = ErrorKind::Upstream;

@@ -28,6 +28,24 @@ pub fn build_client(config: &ProviderConfig) -> Result<reqwest::Client, Provider
         })
 }
 
+/// The largest answer read from an upstream: a whole non-streamed body, or what a stream may
+/// send without completing one event.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The error for an answer over [`MAX_RESPONSE_BYTES`]. Not retried: another attempt would most
+/// likely read (and refuse) another 64 MiB.
+pub fn too_large(provider: &str) -> ProviderError {
+    let mut error = ProviderError::new(
+        ErrorKind::Upstream,
+        format!(
+            "Provider '{provider}' sent an answer larger than {} MiB; it was refused",
+            MAX_RESPONSE_BYTES / (1024 * 1024)
+        ),
+    );
+    error.should_retry = Some(false);
+    error
+}
+
 /// A body read up to a limit.
 #[derive(Debug, Default)]
 pub struct LimitedBody {

@@ -147,10 +147,10 @@ impl Circuit {
                 let mut err = ProviderError::new(
                     ErrorKind::CircuitOpen,
                     format!(
-                        "Circuit open after {} consecutive upstream failures; requests are refused \
-                         for {}s more, then one probe is let through",
+                        "circuit open after {} consecutive upstream failures; requests are refused \
+                         for {} more, then one probe is let through",
                         inner.consecutive_failures,
-                        remaining.as_secs_f64().ceil()
+                        crate::error::describe_duration(remaining)
                     ),
                 );
                 err.retry_after = Some(remaining);

@@ -64,8 +64,8 @@ fn rejects_while_open_saying_when_it_retries() {
     let (c, t0) = opened();
     let err = c.acquire(t0 + Duration::from_secs(10)).unwrap_err();
     assert_eq!(err.kind, ErrorKind::CircuitOpen);
-    assert!(err.message.contains("Circuit open"), "{}", err.message);
-    assert!(err.message.contains("20s"), "{}", err.message);
+    assert!(err.message.contains("circuit open"), "{}", err.message);
+    assert!(err.message.contains("for 20 s more"), "{}", err.message);
     assert_eq!(err.retry_after, Some(Duration::from_secs(20)));
 }
 

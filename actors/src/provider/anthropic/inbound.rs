@@ -36,6 +36,12 @@ const MODELLED: &[&str] = &[
 /// Parses an Anthropic Messages request. `include_usage` is always set: Anthropic streams always
 /// report usage, so its clients expect it.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, ProviderError> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(ProviderError::new(
+            ErrorKind::InvalidRequest,
+            "request body: not valid UTF-8 - send JSON text in UTF-8",
+        ));
+    }
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         ProviderError::new(
             ErrorKind::InvalidRequest,

@@ -30,8 +30,9 @@ const KNOWN_EVENTS: &[&str] = &[
 /// cumulative count (a `message_delta` that omits the input counts keeps those of
 /// `message_start`). `Stop` follows the `message_delta` that carries a stop reason. Only
 /// `message_stop` proves the stream complete: a body that ends without it (and without an `error`
-/// event) ends with an `Upstream` error. `ping`, `content_block_stop`, citation deltas and unknown
-/// events produce nothing. Nothing is emitted after an error or `message_stop`.
+/// event) ends with an `Upstream` error. After the stop reason, content and a second stop reason
+/// are ignored (only usage may still change). `ping`, `content_block_stop`, citation deltas and
+/// unknown events produce nothing. Nothing is emitted after an error or `message_stop`.
 #[derive(Debug, Default)]
 pub struct StreamDecoder {
     sse: SseDecoder,
@@ -41,6 +42,8 @@ pub struct StreamDecoder {
     skipped_blocks: HashSet<u32>,
     /// `message_stop` or an error was seen: the stream is over.
     ended: bool,
+    /// A `message_delta` gave the stop reason: the answer is over, only usage may still change.
+    stopped: bool,
 }
 
 impl StreamDecoder {
@@ -76,6 +79,8 @@ impl StreamDecoder {
             .unwrap_or(0);
         match kind {
             "message_start" => self.message_start(&value, out),
+            // Content after the stop reason (a broken relay) is not part of the answer.
+            "content_block_start" | "content_block_delta" if self.stopped => {}
             "content_block_start" => {
                 let block = value.get("content_block").unwrap_or(&Value::Null);
                 if !block_start(index, block, out) {
@@ -117,7 +122,8 @@ impl StreamDecoder {
             out.push(StreamEvent::Usage(self.usage.to_unified()));
         }
         let delta = value.get("delta").unwrap_or(&Value::Null);
-        if let Some(reason) = str_at(delta, "stop_reason") {
+        if let Some(reason) = str_at(delta, "stop_reason").filter(|_| !self.stopped) {
+            self.stopped = true;
             out.push(StreamEvent::Stop {
                 reason: stop_reason_from_wire(reason),
                 stop_sequence: str_at(delta, "stop_sequence").map(str::to_string),

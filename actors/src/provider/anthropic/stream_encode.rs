@@ -22,6 +22,7 @@ use crate::provider::StreamEncode;
 ///   cumulative), and at the latest by `finish()`.
 /// - An `Error` event becomes an `error` event and ends the stream: nothing follows, not even
 ///   `message_stop`, exactly as Anthropic does.
+/// - After `Stop` only usage (and an error) is taken: content or a second stop is dropped.
 /// - The model reported is the one given to [`StreamEncoder::new`] (the name the client asked
 ///   for), or the upstream's when that is empty.
 #[derive(Debug)]
@@ -108,6 +109,11 @@ impl StreamEncoder {
 impl StreamEncode for StreamEncoder {
     fn encode(&mut self, event: &StreamEvent, out: &mut Vec<u8>) {
         if self.ended {
+            return;
+        }
+        // After `Stop` only a trailing usage belongs to the answer (see `StreamEvent::Stop`);
+        // content from a broken source would open a block after `message_delta`.
+        if self.stop.is_some() && !matches!(event, StreamEvent::Usage(_) | StreamEvent::Error(_)) {
             return;
         }
         match event {

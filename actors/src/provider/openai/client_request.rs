@@ -22,6 +22,12 @@ const ROLES: &str = "system, developer, user, assistant, tool";
 
 /// Parses a client's `/v1/chat/completions` body.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(invalid(
+            "",
+            "the body is not valid UTF-8 - send JSON text in UTF-8",
+        ));
+    }
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| invalid("", format!("the body is not valid JSON: {e}")))?;
     let mut root = Obj::new(value, String::new())?;
@@ -224,8 +230,18 @@ fn message(mut m: Obj, call_names: &mut HashMap<String, String>) -> Result<Messa
         Role::Assistant => &["text", "refusal"],
         Role::System | Role::Tool => &["text"],
     };
-    let mut content = m
-        .take("content")
+    let raw_content = m.take("content").filter(|c| !c.is_null());
+    // Only an assistant message (one that calls tools) may come without content, as in OpenAI's
+    // API; an empty user turn would otherwise go upstream and fail there, or worse, not fail.
+    if raw_content.is_none() && role != Role::Assistant {
+        return Err(invalid(
+            &content_path,
+            format!(
+                "{content_path}: a {role_name} message needs content - a string or a list of content parts"
+            ),
+        ));
+    }
+    let mut content = raw_content
         .map(|c| content_parts(c, &content_path, allowed))
         .transpose()?
         .unwrap_or_default();

@@ -34,6 +34,8 @@ pub struct StreamEncoder {
     /// Content-part index → OpenAI tool-call index.
     tool_ordinals: HashMap<u32, u32>,
     usage: Option<Usage>,
+    /// A `Stop` was written: the answer is over, only usage may still change.
+    stopped: bool,
     failed: bool,
     finished: bool,
 }
@@ -50,6 +52,7 @@ impl StreamEncoder {
             role_sent: false,
             tool_ordinals: HashMap::new(),
             usage: None,
+            stopped: false,
             failed: false,
             finished: false,
         }
@@ -148,6 +151,12 @@ impl StreamEncode for StreamEncoder {
         if self.failed || self.finished {
             return;
         }
+        // After `Stop` only a trailing usage belongs to the answer (see `StreamEvent::Stop`);
+        // content or a second stop from a broken source would give the client a second
+        // `finish_reason`.
+        if self.stopped && !matches!(event, StreamEvent::Usage(_) | StreamEvent::Error(_)) {
+            return;
+        }
         match event {
             StreamEvent::Start { id, model } => {
                 if self.id.is_none() {
@@ -183,6 +192,7 @@ impl StreamEncode for StreamEncoder {
             ),
             StreamEvent::Usage(usage) => self.usage = Some(*usage),
             StreamEvent::Stop { reason, .. } => {
+                self.stopped = true;
                 self.chunk(json!({}), Some(finish_reason(reason)), out);
             }
             StreamEvent::Error(error) => {
