@@ -11,6 +11,7 @@ usage: cargo run --release --example bench -- [options]
   --json PATH          where to write the results as JSON (default target/bench.json)
   --moxxy PATH         the moxxy binary to run (default: built beside this program)
   --duration-s N       seconds each throughput and latency measurement runs (default 5)
+  --concurrency A,B,.. closed-loop connections of the throughput workload (default 64,256)
   --rates A,B,..       open-loop arrival rates in req/s (default 500,1000,2000,5000)
   --streams A,B,..     open streams to hold (default 1000,10000)
   --soak-s N           how long the largest stream count is held, sampling RSS (default 60)
@@ -142,6 +143,7 @@ impl Args {
                 "--moxxy" => args.moxxy = Some(PathBuf::from(value)),
                 "--duration-s" => args.duration = Duration::from_secs_f64(number(flag, value)?),
                 "--rates" => args.rates = list(flag, value)?,
+                "--concurrency" => args.concurrency = list(flag, value)?,
                 "--streams" => args.streams = list(flag, value)?,
                 "--soak-s" => args.soak = Duration::from_secs_f64(number(flag, value)?),
                 "--pace-ms" => args.pace = Duration::from_secs_f64(number(flag, value)? / 1e3),

@@ -28,7 +28,9 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 /// when it is up to date) beside this program, so one `cargo run --example bench` is enough.
 pub fn binary(explicit: Option<&Path>) -> Result<PathBuf, BenchError> {
     if let Some(path) = explicit {
-        return Ok(path.to_path_buf());
+        // Absolute: moxxy runs in a directory of its own, where a relative path means nothing.
+        return std::fs::canonicalize(path)
+            .map_err(|e| BenchError::Setup(format!("--moxxy {}: {e}", path.display())));
     }
     let release = !cfg!(debug_assertions);
     let mut cargo = Command::new(env!("CARGO"));

@@ -103,16 +103,28 @@ pub async fn fast(
             for &concurrency in &args.concurrency {
                 let name = format!("throughput {} c{concurrency}", protocol.label());
                 eprintln!("bench: {name}");
-                let d =
-                    load::closed_loop(&client, &direct, concurrency, args.warmup, args.duration)
-                        .await;
-                let m =
-                    load::closed_loop(&client, &via, concurrency, args.warmup, args.duration).await;
+                let (w, t) = (args.warmup, args.duration);
+                let (d, d_cpu) = tokio::join!(
+                    load::closed_loop(&client, &direct, concurrency, w, t),
+                    procfs::cpu_between(fake.pid(), w, t)
+                );
+                let (m, m_cpu) = tokio::join!(
+                    load::closed_loop(&client, &via, concurrency, w, t),
+                    procfs::cpu_between(pid, w, t)
+                );
                 let mut rate = Row::new(&name, "requests", "req/s").both(d.rate(), m.rate());
                 if concurrency == TARGET_CONCURRENCY {
                     rate = rate.goal(Goal::RatioAtLeast(0.5));
                 }
                 report.push(rate);
+                if let (Some(d_cpu), Some(m_cpu)) = (d_cpu, m_cpu) {
+                    // The server's own CPU per request: the fake's direct, moxxy's through moxxy.
+                    let per = |cpu: Duration, n: u64| cpu.as_secs_f64() * 1e6 / n.max(1) as f64;
+                    report.push(
+                        Row::new(&name, "server CPU per request", "us")
+                            .both(per(d_cpu, d.completed), per(m_cpu, m.completed)),
+                    );
+                }
                 for (label, q) in [("p50", 0.5), ("p99", 0.99)] {
                     report.push(
                         Row::new(&name, &format!("latency {label}"), "ms")

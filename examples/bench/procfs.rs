@@ -2,6 +2,7 @@
 //! bench's own file-descriptor limit, raised so 10,000 streams can be opened.
 
 use std::fs;
+use std::time::Duration;
 
 /// Resident set size of `pid` in bytes (`VmRSS` of `/proc/PID/status`).
 pub fn rss_bytes(pid: u32) -> Option<u64> {
@@ -14,6 +15,27 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
 /// How many file descriptors `pid` holds open (entries of `/proc/PID/fd`).
 pub fn open_fds(pid: u32) -> Option<usize> {
     Some(fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
+/// CPU time `pid` has used so far, user and system (`/proc/PID/stat`, in clock ticks).
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf reads a constant of the system.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let per_second = u64::try_from(per_second).ok().filter(|t| *t > 0)?;
+    Some(Duration::from_secs_f64(ticks as f64 / per_second as f64))
+}
+
+/// The CPU time `pid` uses from `start` to `start + length` (from now).
+pub async fn cpu_between(pid: u32, start: Duration, length: Duration) -> Option<Duration> {
+    tokio::time::sleep(start).await;
+    let before = cpu_time(pid)?;
+    tokio::time::sleep(length).await;
+    Some(cpu_time(pid)?.saturating_sub(before))
 }
 
 /// The soft `Max open files` of `pid` (`/proc/PID/limits`).

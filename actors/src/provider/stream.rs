@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -37,12 +38,13 @@ struct Upstream {
 }
 
 /// Opens the stream of a 2xx `response`: waits for the first real event and fails like a
-/// non-streamed request if that event is an error.
+/// non-streamed request if that event is an error. Answers the stream and the instant the
+/// bytes holding its first real event were read.
 pub(crate) async fn open(
     core: Arc<ProviderCore>,
     response: reqwest::Response,
     estimated_tokens: u64,
-) -> Result<EventStream, ProviderError> {
+) -> Result<(EventStream, Instant), ProviderError> {
     let decoder = core.protocol.stream_decoder();
     let mut upstream = Upstream {
         body: Box::pin(response.bytes_stream()),
@@ -58,6 +60,7 @@ pub(crate) async fn open(
     while !upstream.pending.iter().any(is_real) && !upstream.finished {
         upstream.read_more(false).await;
     }
+    let first_event = Instant::now();
     if let Some(first) = upstream.pending.iter().position(is_real) {
         if matches!(upstream.pending.get(first), Some(StreamEvent::Error(_))) {
             if let Some(StreamEvent::Error(error)) = upstream.pending.remove(first) {
@@ -65,10 +68,10 @@ pub(crate) async fn open(
             }
         }
     }
-    Ok(Box::pin(futures_util::stream::unfold(
-        upstream,
-        |mut upstream| async move { upstream.next_event().await.map(|e| (e, upstream)) },
-    )))
+    let events = futures_util::stream::unfold(upstream, |mut upstream| async move {
+        upstream.next_event().await.map(|e| (e, upstream))
+    });
+    Ok((Box::pin(events), first_event))
 }
 
 /// Whether an event commits the stream: anything but the preamble.
