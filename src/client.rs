@@ -112,14 +112,14 @@ pub fn run_auth(command: AuthCommand) -> Result<(), ClientError> {
     })
 }
 
-fn base_url() -> String {
+pub(crate) fn base_url() -> String {
     std::env::var("MOXXY_URL")
         .unwrap_or_else(|_| "http://127.0.0.1:3000".into())
         .trim_end_matches('/')
         .to_string()
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -127,7 +127,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
 }
 
 /// One API call; the error body's message becomes the error.
-async fn call(
+pub(crate) async fn call(
     method: reqwest::Method,
     path: &str,
     body: Option<Value>,

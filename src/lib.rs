@@ -8,17 +8,21 @@
 //! - [`vault`]: secrets encrypted at rest (AEAD) with the master key.
 //! - [`auth`]: `mox_` tokens, scopes, and the request extractor.
 //! - [`oauth`]: Anthropic OAuth sessions kept in the vault, and the sink refreshed pairs go to.
+//! - [`agents`]: the running agents (config personas and stored ones) and their model router.
 //! - [`directory`]: the running providers and their models, as routing sees them.
 //! - [`discovery`]: Ollama's status and pulled models, asked at start and on a timer.
 //! - [`model_lists`]: the built-in providers' live model lists, cached a few minutes.
 //! - [`routing`]: `PROVIDER/MODEL`, bare ids and aliases to a provider and upstream model.
 //! - [`api`]: the actix-web routes, one module per resource, one JSON error type.
 //! - [`server`]: start-up, the HTTP server and graceful shutdown.
+//! - [`chat`]: `moxxy chat AGENT`, an interactive streamed chat with an agent.
 //! - [`client`]: the CLI's client commands, talking to a running server.
 
+pub mod agents;
 pub mod api;
 pub mod auth;
 pub mod builtin_models;
+pub mod chat;
 pub mod client;
 pub mod config;
 pub mod directory;

@@ -33,6 +33,15 @@ enum Command {
         #[command(subcommand)]
         command: client::AuthCommand,
     },
+    /// Chat with an agent of a running server: each line is a turn, the reply streams as it
+    /// comes. /new starts a new conversation, /quit or Ctrl-D leaves, Ctrl-C stops a reply.
+    Chat {
+        /// The agent's name.
+        agent: String,
+        /// Continue this conversation instead of starting a new one.
+        #[arg(long)]
+        conversation: Option<String>,
+    },
     /// List, register, inspect and remove providers of a running server.
     Providers {
         #[command(subcommand)]
@@ -47,6 +56,10 @@ fn main() -> ExitCode {
         Command::Token { command } => client::run_token(command),
         Command::Providers { command } => client::run_providers(command),
         Command::Auth { command } => client::run_auth(command),
+        Command::Chat {
+            agent,
+            conversation,
+        } => moxxy::chat::run(agent, conversation),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

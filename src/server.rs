@@ -35,6 +35,8 @@ pub enum StartError {
     },
     #[error("the providers could not start: {0}")]
     Providers(String),
+    #[error("the agents could not start: {0}")]
+    Agents(String),
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -58,6 +60,7 @@ pub async fn build_state(config: Config, env: api::EnvReader) -> Result<AppState
         supervisor: ProviderSupervisor::new().start(),
         directory: Directory::new(),
         model_lists: crate::model_lists::ModelLists::new(),
+        agents: crate::agents::Agents::new(),
         metrics: Metrics::new(),
         env,
         started_at: Instant::now(),
@@ -67,6 +70,7 @@ pub async fn build_state(config: Config, env: api::EnvReader) -> Result<AppState
         .map_err(|e| StartError::Providers(e.message))?;
     // Ollama's status and models are known before the first request (bounded by its timeout).
     crate::discovery::probe(&state).await;
+    crate::agents::start_all(&state).map_err(StartError::Agents)?;
     Ok(state)
 }
 

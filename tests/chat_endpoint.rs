@@ -223,6 +223,7 @@ pub fn test_state(
         supervisor,
         directory,
         model_lists: moxxy::model_lists::ModelLists::new(),
+        agents: moxxy::agents::Agents::new(),
         metrics: moxxy::api::metrics::Metrics::new(),
         env: Arc::new(|_| None),
         started_at: Instant::now(),

@@ -69,6 +69,7 @@ impl Harness {
             directory: Directory::new(),
             metrics: moxxy::api::metrics::Metrics::new(),
             model_lists: moxxy::model_lists::ModelLists::new(),
+            agents: moxxy::agents::Agents::new(),
             env: Arc::new(|_| None),
             started_at: Instant::now(),
         };

@@ -42,6 +42,7 @@ impl Harness {
             supervisor: ProviderSupervisor::new().start(),
             directory: Directory::new(),
             model_lists: ModelLists::new(),
+            agents: moxxy::agents::Agents::new(),
             metrics: moxxy::api::metrics::Metrics::new(),
             env: Arc::new(|_| None),
             started_at: Instant::now(),

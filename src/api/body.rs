@@ -3,6 +3,7 @@
 use actix_web::web;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use super::ApiError;
 
@@ -68,6 +69,16 @@ fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     }
     let message = format!("{path}: {}", describe(&inner));
     ApiError::unprocessable(&path, message)
+}
+
+/// For PATCH bodies: tells a field that is absent (outer `None`) from one that is `null`
+/// (`Some(None)`, which clears it).
+pub fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
 }
 
 /// Reads and parses a JSON body in one step.

@@ -4,6 +4,7 @@
 //! (`x-request-id`, echoed in error bodies), records metrics, and turns any error response that is
 //! not already our JSON (an unknown route, a wrong method) into it.
 
+pub mod agents;
 pub mod body;
 pub mod chat;
 pub mod completion;
@@ -26,6 +27,7 @@ use actix_web::web;
 use moxxy_actors::supervisor::ProviderSupervisor;
 
 pub use self::error::ApiError;
+use crate::agents::Agents;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::model_lists::ModelLists;
@@ -45,6 +47,8 @@ pub struct AppState {
     pub directory: Directory,
     /// The built-ins' live model lists, cached (`GET /v1/providers/{id}/models`).
     pub model_lists: ModelLists,
+    /// The running agents.
+    pub agents: Agents,
     pub metrics: metrics::Metrics,
     /// Resolves api_key_env references (the process environment in production, a map in tests).
     pub env: EnvReader,
@@ -78,6 +82,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/models", web::get().to(models::list_models))
                 .route("/chat/completions", web::post().to(chat::chat_completions))
                 .route("/messages", web::post().to(messages::messages))
+                .route("/agents", web::get().to(agents::list))
+                .route("/agents", web::post().to(agents::create))
+                .route("/agents/{name}", web::get().to(agents::get))
+                .route("/agents/{name}", web::patch().to(agents::patch))
+                .route("/agents/{name}", web::delete().to(agents::delete))
+                .route(
+                    "/agents/{name}/messages",
+                    web::post().to(agents::turn::post),
+                )
+                .route(
+                    "/agents/{name}/conversations",
+                    web::get().to(agents::list_conversations),
+                )
+                .route(
+                    "/agents/{name}/conversations/{id}",
+                    web::get().to(agents::get_conversation),
+                )
+                .route(
+                    "/agents/{name}/conversations/{id}",
+                    web::delete().to(agents::delete_conversation),
+                )
                 .route("/vault", web::get().to(vault::list))
                 .route("/vault/{name}", web::put().to(vault::put))
                 .route("/vault/{name}", web::delete().to(vault::delete)),

@@ -13,6 +13,7 @@ use moxxy_actors::supervisor::Remove;
 use moxxy_actors::ApiKey;
 use serde::Deserialize;
 
+use super::body::double_option;
 use super::{body, ApiError, AppState};
 use crate::auth::token::Scope;
 use crate::auth::Caller;
@@ -69,15 +70,6 @@ pub struct Patch {
     pub max_retries: Option<u32>,
     #[serde(default)]
     pub allow_insecure_http: Option<bool>,
-}
-
-/// Tells "absent" (outer `None`) from "null" (`Some(None)`).
-fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
 }
 
 /// `GET /v1/providers`: built-ins first, then custom ones by id.

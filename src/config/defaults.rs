@@ -10,6 +10,9 @@ pub const BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOS
 /// upload cannot exhaust memory.
 pub const BODY_LIMIT_BYTES: usize = 4 * 1024 * 1024;
 
+/// Turns one agent holds, running and waiting together.
+pub const AGENT_QUEUE_LIMIT: usize = 64;
+
 /// Relative to the working directory, like `./config.toml`.
 pub const STORAGE_PATH: &str = "./moxxy-data";
 

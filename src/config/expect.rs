@@ -11,6 +11,7 @@ pub fn expected(path: &KeyPath) -> Option<&'static str> {
         "server.bind" => "an address like 127.0.0.1:3000",
         "server.body_limit_bytes" => "a whole number of bytes, like 4194304 (4 MiB)",
         "server.workers" => "a whole number of worker threads, like 4",
+        "server.agent_queue_limit" => "a whole number of turns, like 64",
         "storage.path" => "a directory path, like \"./moxxy-data\"",
         "log.level" => "a level like \"info\" or a filter like \"moxxy=debug,info\"",
         "log.format" => "\"text\" or \"json\"",

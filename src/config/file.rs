@@ -32,6 +32,7 @@ pub struct RawServer {
     pub bind: Option<String>,
     pub body_limit_bytes: Option<usize>,
     pub workers: Option<usize>,
+    pub agent_queue_limit: Option<usize>,
 }
 
 /// `[storage]`.

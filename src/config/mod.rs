@@ -26,7 +26,7 @@ mod expect;
 mod file;
 mod keypath;
 mod models;
-mod personas;
+pub mod personas;
 mod providers;
 mod secrets;
 mod types;

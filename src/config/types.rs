@@ -37,6 +37,8 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// HTTP worker threads; `None` means one per core.
     pub workers: Option<usize>,
+    /// How many turns one agent holds, running and waiting together; one more gets 503.
+    pub agent_queue_limit: usize,
 }
 
 /// `[storage]`: where sled and the generated master key live.
@@ -204,6 +206,7 @@ impl Default for Config {
                 bind: defaults::BIND,
                 body_limit_bytes: defaults::BODY_LIMIT_BYTES,
                 workers: None,
+                agent_queue_limit: defaults::AGENT_QUEUE_LIMIT,
             },
             storage: StorageConfig {
                 path: PathBuf::from(defaults::STORAGE_PATH),

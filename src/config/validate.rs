@@ -84,10 +84,17 @@ fn server(raw: RawServer, env: &EnvOverrides, file: &str) -> Result<ServerConfig
             "expected a number of worker threads greater than 0; remove it for one per core",
         ));
     }
+    if raw.agent_queue_limit == Some(0) {
+        return Err(ConfigError::invalid(
+            at(file, &["server", "agent_queue_limit"]),
+            "expected a number of turns greater than 0, like 64",
+        ));
+    }
     Ok(ServerConfig {
         bind,
         body_limit_bytes: raw.body_limit_bytes.unwrap_or(defaults::BODY_LIMIT_BYTES),
         workers: raw.workers,
+        agent_queue_limit: raw.agent_queue_limit.unwrap_or(defaults::AGENT_QUEUE_LIMIT),
     })
 }
 

@@ -1,5 +1,5 @@
-//! The sled registry: providers, tokens and vault entries (agents and conversations to come),
-//! each kind of record in its own tree and its own module.
+//! The sled registry: providers, tokens, vault entries, agents and conversations, each kind of
+//! record in its own tree and its own module.
 //!
 //! Records are JSON carrying a `schema` version ([`SCHEMA`]); a record from a newer moxxy is an
 //! error that names it, never a panic or a silent misread. Every write the API acknowledges is
@@ -9,6 +9,8 @@
 //!
 //! [`Store`] is a cheap handle (an `Arc`); clone it into every part of the server that needs it.
 
+pub mod agents;
+pub mod conversations;
 mod error;
 pub mod providers;
 mod record;
@@ -20,6 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+pub use self::agents::{AgentRecord, AgentStore};
+pub use self::conversations::{ConversationRecord, ConversationTree, MessageRecord};
 pub use self::error::StoreError;
 pub use self::providers::{AuthSource, ProviderRecord, ProviderStore};
 pub use self::record::Record;
@@ -35,6 +39,8 @@ const TOKENS: &str = "tokens";
 const TOKEN_HASHES: &str = "token_hashes";
 const VAULT: &str = "vault";
 const META: &str = "meta";
+const AGENTS: &str = "agents";
+const CONVERSATIONS: &str = "conversations";
 
 /// The registry: one sled database, a tree per kind of record.
 #[derive(Clone)]
@@ -50,6 +56,8 @@ struct Inner {
     token_hashes: sled::Tree,
     vault: sled::Tree,
     meta: sled::Tree,
+    agents: sled::Tree,
+    conversations: sled::Tree,
     /// Cleared when a read, write or flush fails, so `/readyz` stops answering ready.
     healthy: AtomicBool,
 }
@@ -78,6 +86,8 @@ impl Store {
             token_hashes: tree(TOKEN_HASHES)?,
             vault: tree(VAULT)?,
             meta: tree(META)?,
+            agents: tree(AGENTS)?,
+            conversations: tree(CONVERSATIONS)?,
             path: dir.to_path_buf(),
             healthy: AtomicBool::new(true),
             db,
@@ -126,6 +136,16 @@ impl Store {
             self.inner.vault.clone(),
             self.inner.meta.clone(),
         )
+    }
+
+    /// Agents created through the API.
+    pub fn agents(&self) -> AgentStore {
+        AgentStore::new(self.clone(), self.inner.agents.clone())
+    }
+
+    /// Every agent's conversations and messages.
+    pub fn conversations(&self) -> ConversationTree {
+        ConversationTree::new(self.clone(), self.inner.conversations.clone())
     }
 
     /// Records a failure of the underlying store and converts it.
