@@ -57,7 +57,7 @@ fn route(method: Method, path: &str, body: Option<Value>, needs: Needs) -> Route
 
 /// Every route of the API. `victim_token` and the `victim*` records exist to be deleted by the
 /// one caller allowed to.
-fn routes(url: &str, victim_token: &str) -> Vec<Route> {
+fn routes(url: &str, victim_token: &str, conversation: &str) -> Vec<Route> {
     use Method as M;
     let chat = json!({"model": "openai/gpt-4.1", "messages": [{"role": "user", "content": "hi"}]});
     let messages = json!({"model": "openai/gpt-4.1", "max_tokens": 16,
@@ -122,6 +122,34 @@ fn routes(url: &str, victim_token: &str) -> Vec<Route> {
             Needs::Admin,
         ),
         route(M::DELETE, "/v1/vault/victim", None, Needs::Admin),
+        route(M::GET, "/v1/agents", None, Needs::Read),
+        route(
+            M::POST,
+            "/v1/agents",
+            Some(json!({"name": "made-agent", "model": "openai/gpt-4.1"})),
+            Needs::Admin,
+        ),
+        route(M::GET, "/v1/agents/keep", None, Needs::Read),
+        route(
+            M::PATCH,
+            "/v1/agents/keep",
+            Some(json!({"system": "Changed."})),
+            Needs::Admin,
+        ),
+        route(M::DELETE, "/v1/agents/victim-agent", None, Needs::Admin),
+        route(
+            M::POST,
+            "/v1/agents/keep/messages",
+            Some(json!({"content": "hi"})),
+            Needs::Chat,
+        ),
+        route(M::GET, "/v1/agents/keep/conversations", None, Needs::Read),
+        route(
+            M::GET,
+            &format!("/v1/agents/keep/conversations/{conversation}"),
+            None,
+            Needs::Read,
+        ),
     ]
 }
 
@@ -183,7 +211,13 @@ fn assert_401(resp: &e2e::Resp, route: &Route, what: &str) {
 async fn dump(server: &TestServer, admin: &str) -> Value {
     let api = server.api(admin);
     let mut dump = serde_json::Map::new();
-    for path in ["/v1/providers", "/v1/tokens", "/v1/vault"] {
+    for path in [
+        "/v1/providers",
+        "/v1/tokens",
+        "/v1/vault",
+        "/v1/agents",
+        "/v1/agents/keep/conversations",
+    ] {
         let mut value = api.get(path).await.expect(200).json();
         for item in value["data"].as_array_mut().unwrap() {
             item.as_object_mut().unwrap().remove("last_used_at");
@@ -264,7 +298,23 @@ async fn every_route_refuses_every_bad_credential_and_every_missing_scope() {
             Cred::Header("x-api-key", UNKNOWN_TOKEN.into()),
         ),
     ];
-    let routes = routes(&url, &victim_id);
+    for name in ["keep", "victim-agent"] {
+        api.post(
+            "/v1/agents",
+            json!({"name": name, "model": "openai/gpt-4.1"}),
+        )
+        .await
+        .expect(201);
+    }
+    let conversation = api
+        .post("/v1/agents/keep/messages", json!({"content": "hello"}))
+        .await
+        .expect(200)
+        .json()["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let routes = routes(&url, &victim_id, &conversation);
     server.fake().clear_requests();
     let before = dump(&server, &admin).await;
     let mut tried = 0;
@@ -341,8 +391,8 @@ async fn every_route_refuses_every_bad_credential_and_every_missing_scope() {
             tried += 1;
         }
     }
-    // 20 routes × 13 bad credentials; 27 forbidden and 33 allowed route × scope cases.
-    assert_eq!(tried, 20 * 13 + 27 + 33);
+    // 28 routes × 13 bad credentials; 38 forbidden and 46 allowed route × scope cases.
+    assert_eq!(tried, 28 * 13 + 38 + 46);
     eprintln!("{tried} route × credential cases");
 }
 

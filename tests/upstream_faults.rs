@@ -424,6 +424,7 @@ impl Case {
             supervisor: ProviderSupervisor::new().start(),
             directory: Directory::new(),
             model_lists: moxxy::model_lists::ModelLists::new(),
+            agents: moxxy::agents::Agents::new(),
             metrics: moxxy::api::metrics::Metrics::new(),
             env: Arc::new(|_| None),
             started_at: Instant::now(),

@@ -245,9 +245,18 @@ async fn scopes_are_enforced() {
             .status,
         403
     );
-    chat.post("/v1/agents/helper/messages", json!({"content": "hi"}))
+    let answer = chat
+        .post("/v1/agents/helper/messages", json!({"content": "hi"}))
         .await
-        .expect(200);
+        .expect(200)
+        .json();
+    let path = format!(
+        "/v1/agents/helper/conversations/{}",
+        answer["conversation_id"].as_str().unwrap()
+    );
+    assert_eq!(read.delete(&path).await.status, 403);
+    chat.delete(&path).await.expect(204);
+    assert_eq!(chat.delete(&path).await.status, 404);
     assert_eq!(server.anon().get("/v1/agents").await.status, 401);
 }
 
