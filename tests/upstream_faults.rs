@@ -15,8 +15,8 @@
 //! - the provider keeps serving: a normal request succeeds afterwards;
 //! - nothing hangs: every request ends within a bound, which fails the test rather than waits.
 //!
-//! Timeouts are short and configured per provider (stream idle 300 ms, request 500 ms where the
-//! fault is a stall, circuit open 1 s), and the cases of one protocol run concurrently (each has its own fake, port and
+//! Timeouts are short and configured per provider (stream idle 1 s, request 1 s where the
+//! fault is a stall, circuit open 2 s), and the cases of one protocol run concurrently (each has its own fake, port and
 //! provider), so the whole matrix takes seconds.
 #![allow(clippy::unwrap_used)]
 
@@ -50,15 +50,16 @@ const MAX_RETRIES: u32 = 2;
 /// Consecutive unwell attempts that open the circuit: one fully retried request.
 const CIRCUIT_THRESHOLD: u32 = 3;
 /// Long enough that a busy machine still sees the circuit open right after the fault.
-const CIRCUIT_OPEN_FOR: Duration = Duration::from_secs(1);
+const CIRCUIT_OPEN_FOR: Duration = Duration::from_secs(2);
 /// The request timeout of the stall case, which must fire.
-const SHORT_TIMEOUT: Duration = Duration::from_millis(500);
+const SHORT_TIMEOUT: Duration = Duration::from_secs(1);
 /// The request timeout of every other case: reading a 64 MiB answer in a debug build on a busy
 /// machine must not time out.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-const STREAM_IDLE: Duration = Duration::from_millis(300);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Long enough that a starved test thread does not time out a healthy stream.
+const STREAM_IDLE: Duration = Duration::from_secs(1);
 /// No request of this test may take longer: a fault that hangs fails here instead.
-const BOUND: Duration = Duration::from_secs(20);
+const BOUND: Duration = Duration::from_secs(60);
 /// The largest non-streamed answer read (actors/src/provider/core.rs).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -346,13 +347,13 @@ fn expect(fault: Fault, proto: Proto, stream: bool, port: u16) -> Expect {
         },
         Fault::StallMidStream => Expect {
             status: 200,
-            words: words(&[&format!("Provider '{id}'"), "sent nothing for 300 ms"]),
+            words: words(&[&format!("Provider '{id}'"), "sent nothing for 1 s"]),
             attempts: Some(1),
             opens_circuit: false,
         },
         Fault::StallBeforeAnswer => Expect {
             status: 504,
-            words: words(&[&format!("Provider '{id}'"), "did not answer within 500 ms"]),
+            words: words(&[&format!("Provider '{id}'"), "did not answer within 1 s"]),
             attempts: retried,
             opens_circuit: true,
         },
@@ -773,14 +774,9 @@ async fn run(fault: Fault, proto: Proto, endpoint: Endpoint, stream: bool) {
     if let Some(n) = expect.attempts {
         assert_eq!(case.attempts(), n, "{what}: upstream attempts");
     }
-    let stall = matches!(fault, Fault::StallMidStream);
-    if stall {
-        // Ended by the idle timeout, not by the bound.
-        assert!(
-            answer.took < Duration::from_secs(5),
-            "{what}: took {:?}",
-            answer.took
-        );
+    if fault == Fault::StallMidStream {
+        // Ended by the 1 s idle timeout (its message says so), well before the bound.
+        assert!(answer.took < BOUND / 3, "{what}: took {:?}", answer.took);
     }
 
     // The provider keeps serving (the fake comes up now if nothing listened before).
@@ -808,11 +804,23 @@ async fn run(fault: Fault, proto: Proto, endpoint: Endpoint, stream: bool) {
         );
         tokio::time::sleep(CIRCUIT_OPEN_FOR + Duration::from_millis(50)).await;
     }
-    // The probe (or simply the next request) succeeds, and so does the one after it: closed.
-    for _ in 0..2 {
+    // The probe (or simply the next request) succeeds. On a machine so busy that a normal answer
+    // outlasts the stall case's 1 s timeout, the probe fails and the circuit opens again: then
+    // the next probe is waited for, within a bound.
+    let deadline = Instant::now() + BOUND;
+    loop {
         let ok = case.send(endpoint, stream).await;
+        let busy = matches!(ok.status, 503 | 504) && fault == Fault::StallBeforeAnswer;
+        if busy && Instant::now() < deadline {
+            tokio::time::sleep(CIRCUIT_OPEN_FOR + Duration::from_millis(50)).await;
+            continue;
+        }
         normal(&ok, endpoint, stream, &what);
+        break;
     }
+    // And so does the next one: the circuit is closed.
+    let ok = case.send(endpoint, stream).await;
+    normal(&ok, endpoint, stream, &what);
     // At least: on a busy machine a slow answer may be timed out and retried, as it should.
     assert!(
         case.attempts() >= before + 2,
@@ -846,7 +854,7 @@ async fn matrix(proto: Proto) {
                     .unwrap_or_default()
             })
         })
-        .buffer_unordered(8)
+        .buffer_unordered(6)
         .filter_map(|failure| async move { failure })
         .collect()
         .await;

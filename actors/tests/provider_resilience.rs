@@ -562,3 +562,21 @@ async fn a_line_that_never_ends_is_abandoned_at_64_mib_not_buffered_whole() {
         other => panic!("a size error, got {other:?}"),
     }
 }
+
+#[actix::test]
+async fn an_event_stream_labelled_json_is_still_read_as_a_stream() {
+    let fake = FakeUpstream::start().await.unwrap();
+    fake.push(
+        "/v1/chat/completions",
+        Reply::sse(openai::stream_text("gpt-4.1", &["Hel", "lo"], None))
+            .header("content-type", "application/json")
+            .reply(),
+    );
+    let addr = start(config(&fake, ProviderKind::OpenAi)).await;
+    let events = stream_all(&addr, ask("gpt-4.1", "Hi")).await;
+    let mut acc = StreamAccumulator::new();
+    for event in &events {
+        acc.push(event);
+    }
+    assert_eq!(acc.finish().unwrap().text(), "Hello");
+}

@@ -464,3 +464,39 @@ fn encoders_drop_content_after_stop() {
     assert!(anthropic.contains("\"output_tokens\":2"), "{anthropic}");
     assert!(openai.contains("\"completion_tokens\":2"), "{openai}");
 }
+
+/// Found by the second fuzzing run: a relay that sent `message_start` after the stop reason
+/// (a late first one, or a second one) gave a `Start` after `Stop`.
+#[test]
+fn a_message_start_after_the_stop_reason_is_not_a_second_answer() {
+    let start = concat!(
+        "event: message_start\n",
+        "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"m\",\"usage\":{\"input_tokens\":3}}}\n\n",
+    );
+    let answer = concat!(
+        "event: content_block_start\n",
+        "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_delta\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n",
+        "event: message_delta\n",
+        "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":1}}\n\n",
+    );
+    let stop = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    for (starts, body) in [
+        (1, format!("{start}{answer}{start}{stop}")),
+        (0, format!("{answer}{start}{stop}")),
+    ] {
+        let events = decode(Proto::Anthropic, &[body.as_bytes()]);
+        let seen = events
+            .iter()
+            .filter(|e| matches!(e, StreamEvent::Start { .. }))
+            .count();
+        assert_eq!(seen, starts, "{events:?}");
+        assert!(
+            matches!(events.last(), Some(StreamEvent::Stop { .. })),
+            "{events:?}"
+        );
+        check_events(&events);
+        check_client_streams(&events);
+    }
+}

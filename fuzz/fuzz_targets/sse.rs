@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(decode(&cut.reads), whole, "events depend on the cut");
     for event in &whole {
         assert!(!event.event.is_empty(), "an event without a name");
-        for field in [Some(&event.event), event.id.as_ref()].into_iter().flatten() {
+        for field in [Some(&event.event), event.id.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             assert!(!field.contains(['\n', '\r']), "a line end inside a field");
         }
     }

@@ -395,10 +395,14 @@ impl ProviderCore {
         }
     }
 
-    /// Attributes an upstream error to this provider and removes any echo of its key.
+    /// Attributes an upstream error to this provider and removes any echo of its key from what
+    /// reaches the client or a log: the message, and the `param` and type the upstream named.
     pub(crate) fn upstream_error(&self, mut error: ProviderError) -> ProviderError {
+        use crate::secret::redact;
         for secret in self.config.credentials.secrets() {
-            error.message = crate::secret::redact(&error.message, Some(&secret));
+            error.message = redact(&error.message, Some(&secret));
+            error.param = error.param.map(|p| redact(&p, Some(&secret)));
+            error.upstream_type = error.upstream_type.map(|t| redact(&t, Some(&secret)));
         }
         error.with_provider(&self.config.id)
     }

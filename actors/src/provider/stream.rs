@@ -12,7 +12,7 @@
 //! with an error rather than buffered whole; and an SSE upstream that answers a streamed request
 //! with a JSON body (an error object with status 200, or a whole answer from a server that
 //! ignored `"stream": true`) is decoded as such, so the caller gets the upstream's own error, not
-//! "the stream ended early".
+//! "the stream ended early" (an event stream merely labelled JSON is still read as a stream).
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -75,12 +75,23 @@ pub(crate) async fn open(
         core,
     };
     if json_answer {
-        let answer = json_body(&upstream.core, response).await?;
-        upstream.pending = answer_events(answer).into();
-        upstream.finished = true;
-        return Ok((into_stream(upstream), Instant::now()));
+        match json_body(&upstream.core, response).await? {
+            JsonBody::Answer(answer) => {
+                upstream.pending = answer_events(answer).into();
+                upstream.finished = true;
+                return Ok((into_stream(upstream), Instant::now()));
+            }
+            JsonBody::Mislabelled(bytes) => {
+                // An event stream labelled JSON: it has arrived whole, so it is decoded whole.
+                upstream.decoder.feed(&bytes, &mut upstream.scratch);
+                upstream.decoder.finish(&mut upstream.scratch);
+                upstream.finished = true;
+                upstream.take_scratch();
+            }
+        }
+    } else {
+        upstream.body = Box::pin(response.bytes_stream());
     }
-    upstream.body = Box::pin(response.bytes_stream());
     // The request timeout covers the wait for the first event (the caller's timeout wraps us).
     while !upstream.pending.iter().any(is_real) && !upstream.finished {
         upstream.read_more(false).await;
@@ -115,20 +126,34 @@ fn is_json(headers: &reqwest::header::HeaderMap) -> bool {
         })
 }
 
+/// A JSON-labelled body given to a streamed request.
+enum JsonBody {
+    /// A whole answer.
+    Answer(ChatResponse),
+    /// Not JSON at all (it does not start with `{` or `[`): an event stream with the wrong
+    /// label, to be decoded as one.
+    Mislabelled(bytes::Bytes),
+}
+
 /// Reads a JSON body given to a streamed request and decodes it as a whole answer: an error
 /// object becomes that error (retryable like any other, since nothing reached the caller).
 async fn json_body(
     core: &ProviderCore,
     response: reqwest::Response,
-) -> Result<ChatResponse, ProviderError> {
+) -> Result<JsonBody, ProviderError> {
     let body = transport::read_body(response, MAX_EVENT_BYTES)
         .await
         .map_err(|e| core.transport_error(e))?;
     if body.truncated {
         return Err(core.upstream_error(transport::too_large(&core.config.id)));
     }
+    let first = body.bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if !matches!(first, Some(b'{' | b'[')) {
+        return Ok(JsonBody::Mislabelled(body.bytes));
+    }
     core.protocol
         .decode_response(&body.bytes)
+        .map(JsonBody::Answer)
         .map_err(|e| core.upstream_error(e))
 }
 
@@ -279,6 +304,11 @@ impl Upstream {
                 self.finished = true;
             }
         }
+        self.take_scratch();
+    }
+
+    /// Moves what the decoder completed into `pending`, attributing (and redacting) its errors.
+    fn take_scratch(&mut self) {
         for event in self.scratch.drain(..) {
             let event = match event {
                 StreamEvent::Error(e) => StreamEvent::Error(self.core.upstream_error(e)),

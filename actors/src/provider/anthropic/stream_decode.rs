@@ -31,8 +31,8 @@ const KNOWN_EVENTS: &[&str] = &[
 /// `message_start`). `Stop` follows the `message_delta` that carries a stop reason. Only
 /// `message_stop` proves the stream complete: a body that ends without it (and without an `error`
 /// event) ends with an `Upstream` error. After the stop reason, content and a second stop reason
-/// are ignored (only usage may still change). `ping`, `content_block_stop`, citation deltas and
-/// unknown events produce nothing. Nothing is emitted after an error or `message_stop`.
+/// are ignored (only usage may still change), and so is a second `message_start`. `ping`,
+/// `content_block_stop`, citation deltas and unknown events produce nothing. Nothing is emitted after an error or `message_stop`.
 #[derive(Debug, Default)]
 pub struct StreamDecoder {
     sse: SseDecoder,
@@ -44,6 +44,8 @@ pub struct StreamDecoder {
     ended: bool,
     /// A `message_delta` gave the stop reason: the answer is over, only usage may still change.
     stopped: bool,
+    /// `message_start` was seen: a second one (a broken relay) is not a second answer.
+    started: bool,
 }
 
 impl StreamDecoder {
@@ -78,9 +80,10 @@ impl StreamDecoder {
             .and_then(|i| u32::try_from(i).ok())
             .unwrap_or(0);
         match kind {
+            // After the stop reason (a broken relay) only usage, the end or an error count:
+            // content or a (late) message_start is not part of this answer.
+            "message_start" | "content_block_start" | "content_block_delta" if self.stopped => {}
             "message_start" => self.message_start(&value, out),
-            // Content after the stop reason (a broken relay) is not part of the answer.
-            "content_block_start" | "content_block_delta" if self.stopped => {}
             "content_block_start" => {
                 let block = value.get("content_block").unwrap_or(&Value::Null);
                 if !block_start(index, block, out) {
@@ -105,6 +108,9 @@ impl StreamDecoder {
     }
 
     fn message_start(&mut self, value: &Value, out: &mut Vec<StreamEvent>) {
+        if std::mem::replace(&mut self.started, true) {
+            return;
+        }
         let message = value.get("message").unwrap_or(&Value::Null);
         out.push(StreamEvent::Start {
             id: str_at(message, "id").unwrap_or_default().to_string(),
