@@ -59,6 +59,9 @@ pub struct ProviderCore {
     /// Whether the last attempt reached the upstream (any HTTP answer counts); false after a
     /// connection failure, so the provider's status can say `unreachable`.
     reachable: AtomicBool,
+    /// Set by the actor when this core is replaced or the provider retired: callers that kept
+    /// it (the per-thread shortcut) must ask the actor again.
+    superseded: AtomicBool,
 }
 
 impl std::fmt::Debug for ProviderCore {
@@ -93,6 +96,7 @@ impl ProviderCore {
             cooldown: CoolDown::default(),
             circuit: Circuit::new(config.circuit.clone()),
             reachable: AtomicBool::new(true),
+            superseded: AtomicBool::new(false),
             client,
             config,
         })
@@ -112,6 +116,17 @@ impl ProviderCore {
         self.cooldown
             .until()
             .filter(|until| *until > Instant::now())
+    }
+
+    /// Marks this core as no longer the provider's: the actor replaced it or retired the
+    /// provider. Requests already running on it finish.
+    pub(crate) fn supersede(&self) {
+        self.superseded.store(true, Ordering::Release);
+    }
+
+    /// Whether the actor has replaced this core or retired the provider.
+    pub(crate) fn is_superseded(&self) -> bool {
+        self.superseded.load(Ordering::Acquire)
     }
 
     /// Whether the last attempt reached the upstream.
