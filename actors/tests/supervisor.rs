@@ -72,6 +72,32 @@ async fn a_removed_provider_answers_with_a_clear_error() {
 }
 
 #[actix::test]
+async fn a_provider_removed_after_use_refuses_the_next_completion() {
+    let fake = FakeUpstream::start().await.unwrap();
+    fake.set_default("/v1/chat/completions", ok_reply());
+    let supervisor = ProviderSupervisor::new().start();
+    let mut cfg = config(&fake, ProviderKind::OpenAiCompatible);
+    cfg.id = "xai".into();
+    let cached = supervisor.send(Upsert(cfg)).await.unwrap().unwrap();
+    // This thread now keeps the provider's core (no mailbox round trip per completion)...
+    provider::complete(&cached, ask("grok-3", "Hi"))
+        .await
+        .unwrap();
+    assert!(supervisor.send(Remove("xai".into())).await.unwrap());
+    // ...and must not use it once the provider is gone.
+    let err = provider::complete(&cached, ask("grok-3", "Hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.message, "Provider 'xai' was removed");
+    let err = provider::stream(&cached, ask("grok-3", "Hi"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.message, "Provider 'xai' was removed");
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[actix::test]
 async fn a_stopped_provider_actor_is_restarted_behind_the_same_address() {
     let fake = FakeUpstream::start().await.unwrap();
     fake.set_default("/v1/chat/completions", ok_reply());

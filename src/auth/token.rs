@@ -179,7 +179,15 @@ pub fn verify(
     record: &TokenRecord,
     now: SystemTime,
 ) -> Result<(), TokenRejection> {
-    let presented_hash = hash(presented);
+    verify_hash(&hash(presented), record, now)
+}
+
+/// [`verify`] for a token already hashed with [`hash`] (hashing it once per request is enough).
+pub fn verify_hash(
+    presented_hash: &str,
+    record: &TokenRecord,
+    now: SystemTime,
+) -> Result<(), TokenRejection> {
     if !bool::from(presented_hash.as_bytes().ct_eq(record.hash.as_bytes())) {
         return Err(TokenRejection::Mismatch);
     }

@@ -148,7 +148,10 @@ impl Supervised for ProviderActor {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
         self.restarts += 1;
         match ProviderCore::new(self.core.config().clone()) {
-            Ok(core) => self.core = Arc::new(core),
+            Ok(core) => {
+                self.core.supersede();
+                self.core = Arc::new(core);
+            }
             Err(e) => tracing::warn!(provider = %self.core.config().id, error = %e,
                 "restarted with the previous state: a fresh core could not be built"),
         }
@@ -202,7 +205,9 @@ impl Handler<Reconfigure> for ProviderActor {
     type Result = Result<(), ProviderError>;
 
     fn handle(&mut self, msg: Reconfigure, _: &mut Self::Context) -> Self::Result {
-        self.core = Arc::new(ProviderCore::new(msg.0)?);
+        let core = Arc::new(ProviderCore::new(msg.0)?);
+        self.core.supersede();
+        self.core = core;
         self.retired = false;
         Ok(())
     }
@@ -213,6 +218,7 @@ impl Handler<Retire> for ProviderActor {
 
     fn handle(&mut self, _: Retire, _: &mut Self::Context) {
         self.retired = true;
+        self.core.supersede();
     }
 }
 

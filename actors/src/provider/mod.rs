@@ -19,6 +19,7 @@ pub mod ollama;
 pub mod openai;
 mod probe;
 pub mod protocol;
+mod shortcut;
 pub mod sse;
 mod stream;
 mod transport;
@@ -37,28 +38,21 @@ pub use self::stream::EventStream;
 use crate::error::{ErrorKind, ProviderError};
 use crate::messages::{ChatRequest, ChatResponse, StreamEvent};
 
-/// Sends a completion to a provider actor and awaits the answer here, where the caller runs.
+/// A completion from a provider, awaited here, where the caller runs. The provider's core comes
+/// from this thread's shortcut to it (see `shortcut`): no mailbox round trip per request.
 pub async fn complete(
     provider: &Addr<ProviderActor>,
     request: ChatRequest,
 ) -> Result<(ChatResponse, UpstreamMeta), ProviderError> {
-    provider
-        .send(Complete(request))
-        .await
-        .map_err(|_| actor_gone())?
-        .await
+    shortcut::core(provider).await?.complete(request).await
 }
 
-/// Sends a streamed completion to a provider actor; resolves once the stream has started.
+/// A streamed completion from a provider; resolves once the stream has started.
 pub async fn stream(
     provider: &Addr<ProviderActor>,
     request: ChatRequest,
 ) -> Result<(EventStream, UpstreamMeta), ProviderError> {
-    provider
-        .send(CompleteStream(request))
-        .await
-        .map_err(|_| actor_gone())?
-        .await
+    shortcut::core(provider).await?.stream(request).await
 }
 
 /// Asks a provider's upstream which models it offers (see [`ListModels`]); the I/O runs here,

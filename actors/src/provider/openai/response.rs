@@ -23,16 +23,23 @@ use crate::messages::{
 /// [`ErrorKind::Overloaded`]. Reasoning comes first in `content`, then text, then tool calls.
 pub fn decode_response(body: &[u8], _dialect: Dialect) -> Result<ChatResponse, ProviderError> {
     let text = String::from_utf8_lossy(body);
-    let value: Value = serde_json::from_str(text.trim()).map_err(|e| {
-        ProviderError::new(
-            ErrorKind::Upstream,
-            format!("the upstream's answer is not JSON ({e})"),
-        )
-    })?;
-    if let Some(error) = error_in_value(&value, "") {
-        return Err(error);
-    }
-    let completion: WireCompletion = serde_json::from_value(value).unwrap_or_default();
+    let text = text.trim();
+    let completion = match WireCompletion::from_text(text) {
+        Some(completion) => completion,
+        // Not an answer: an error, or not JSON at all.
+        None => {
+            let value: Value = serde_json::from_str(text).map_err(|e| {
+                ProviderError::new(
+                    ErrorKind::Upstream,
+                    format!("the upstream's answer is not JSON ({e})"),
+                )
+            })?;
+            if let Some(error) = error_in_value(&value, "") {
+                return Err(error);
+            }
+            WireCompletion::default()
+        }
+    };
     let id = completion
         .id
         .clone()

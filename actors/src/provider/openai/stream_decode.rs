@@ -90,6 +90,10 @@ impl StreamDecoder {
             }
             return;
         }
+        if let Some(chunk) = WireCompletion::from_text(data) {
+            return self.on_chunk(chunk, out);
+        }
+        // Not a chunk: an error, or not JSON at all.
         let value: Value = match serde_json::from_str(data) {
             Ok(v) => v,
             Err(_) => {
@@ -103,8 +107,7 @@ impl StreamDecoder {
         if let Some(error) = error_in_value(&value, &self.model) {
             return self.fail(error, out);
         }
-        let chunk: WireCompletion = serde_json::from_value(value).unwrap_or_default();
-        self.on_chunk(chunk, out);
+        self.on_chunk(WireCompletion::default(), out);
     }
 
     fn on_chunk(&mut self, mut chunk: WireCompletion, out: &mut Vec<StreamEvent>) {

@@ -3,22 +3,51 @@
 //!
 //! Every field is optional and decoded with [`lenient`]: a missing field, a `null` or a value of an
 //! unexpected type is simply absent, so one odd vendor field never fails a whole answer.
+//!
+//! These shapes are read straight from the body's text (`serde_json::from_str`), never from a
+//! `Value`: [`lenient`] takes each field's raw JSON text and decodes it alone, which costs a
+//! scan of the text instead of building (and rebuilding, once per level) a tree of `Value`s —
+//! that tree was a fifth of a non-streamed completion's instructions. Tool calls keep their
+//! vendor fields in a flattened map, which serde buffers first; their fields and the function
+//! inside them use [`lenient_buffered`], which works on buffered input.
 
 use rand::distr::{Alphanumeric, SampleString};
 use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::messages::{ContentPart, JsonObject, StopReason, Usage};
 
-/// Decodes any JSON and keeps it only if it has the expected type.
+/// Decodes any JSON and keeps it only if it has the expected type. Needs a deserializer that
+/// reads JSON text (the field's raw text is decoded on its own).
 pub(super) fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let raw = <&RawValue>::deserialize(deserializer)?;
+    Ok(serde_json::from_str(raw.get()).ok())
+}
+
+/// [`lenient`] for fields serde has buffered (inside a struct with a flattened map), where the
+/// raw text is no longer at hand: through a `Value`.
+pub(super) fn lenient_buffered<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: DeserializeOwned,
 {
     let value = Value::deserialize(deserializer)?;
     Ok(serde_json::from_value(value).ok())
+}
+
+/// Whether a field is there and not `null` (an `error` beside an answer's fields).
+fn present<'de, D>(deserializer: D) -> Result<bool, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let raw = <&RawValue>::deserialize(deserializer)?;
+    Ok(raw.get() != "null")
 }
 
 /// A non-streamed answer, or one chunk of a streamed one (same fields, `delta` for `message`).
@@ -32,6 +61,23 @@ pub(super) struct WireCompletion {
     pub choices: Option<Vec<WireChoice>>,
     #[serde(default, deserialize_with = "lenient")]
     pub usage: Option<WireUsage>,
+    /// An `error` object in place of (or beside) the answer: the caller decodes it the slow way.
+    #[serde(default, deserialize_with = "present")]
+    pub error: bool,
+}
+
+impl WireCompletion {
+    /// Decodes a body or chunk that holds an answer, in one pass over its text. `None` when it
+    /// holds an error, is wrapped in an array (Gemini's errors) or is not a JSON object: the
+    /// caller then looks at it as a `Value`.
+    pub fn from_text(text: &str) -> Option<WireCompletion> {
+        if text.starts_with('[') {
+            return None;
+        }
+        serde_json::from_str::<WireCompletion>(text)
+            .ok()
+            .filter(|c| !c.error)
+    }
 }
 
 impl WireCompletion {
@@ -106,13 +152,13 @@ impl WireMessage {
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct WireToolCall {
     /// Which call a streamed fragment belongs to; Gemini's layer may omit it.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_buffered")]
     pub index: Option<u64>,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_buffered")]
     pub id: Option<String>,
     #[serde(default, rename = "type")]
     pub _kind: Value,
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_buffered")]
     pub function: Option<WireFunction>,
     /// Vendor fields on the call, e.g. Gemini's `extra_content`, echoed back next turn.
     #[serde(flatten)]
@@ -121,7 +167,7 @@ pub(super) struct WireToolCall {
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct WireFunction {
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_buffered")]
     pub name: Option<String>,
     /// JSON text (the standard), or an object from servers that send one.
     #[serde(default)]
