@@ -19,7 +19,7 @@ use crate::BenchError;
 const MASTER_KEY: &str = "ZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5/gIGCg4Q=";
 /// Keys only the fake upstream ever sees.
 const OPENAI_KEY: &str = "sk-bench-0000000000000000";
-const ANTHROPIC_KEY: &str = "sk-ant-bench-0000000000000000";
+const ANTHROPIC_KEY: &str = "bench-anthropic-key-not-real-0000";
 const READY_PREFIX: &str = "moxxy listening on ";
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
