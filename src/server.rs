@@ -100,6 +100,8 @@ pub async fn run(state: AppState, listener: TcpListener) -> Result<(), StartErro
             .configure(api::configure)
     })
     .workers(workers)
+    // Without it a streamed chunk waits behind the client's delayed ACK (Nagle): up to 40 ms.
+    .tcp_nodelay(true)
     // Signals are ours (below), so they are handled before the ready line is printed.
     .disable_signals()
     // A client that leaves while nothing is being written (an upstream still thinking, any

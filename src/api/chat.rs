@@ -19,17 +19,23 @@ use moxxy_actors::provider::{self, UpstreamMeta};
 use moxxy_actors::{ErrorKind, ProviderError};
 use serde_json::Value;
 
+use super::completion::overhead::{self, Arrival};
 use super::completion::{append_header, sse_body, sse_response, Recorder};
+use super::metrics::{CompletionRoute, Delivery};
 use super::{ApiError, AppState};
 use crate::auth::token::Scope;
 use crate::auth::Caller;
 use crate::routing;
+
+/// This route, as the overhead histogram labels it.
+const ROUTE: CompletionRoute = CompletionRoute::ChatCompletions;
 
 /// `POST /v1/chat/completions`: routes the model the client named and answers with one
 /// `chat.completion`, or with an SSE stream of chunks when the body says `"stream": true`.
 pub async fn chat_completions(
     state: web::Data<AppState>,
     caller: Caller,
+    arrival: Arrival,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Chat)?;
@@ -47,7 +53,10 @@ pub async fn chat_completions(
         let mut response = sse_response();
         rate_limit_headers(&mut response, &meta);
         let encoder = StreamEncoder::new(&sent, include_usage);
-        Ok(response.streaming(sse_body(events, encoder, recorder)))
+        let mut response = response.streaming(sse_body(events, encoder, recorder));
+        let stream = Delivery::Stream;
+        overhead::report(&mut response, &state.metrics, ROUTE, stream, arrival, &meta);
+        Ok(response)
     } else {
         let (answer, meta) = provider::complete(&route.addr, req).await.map_err(|e| {
             recorder.finish(None, Some(&e.kind));
@@ -60,7 +69,17 @@ pub async fn chat_completions(
         }
         let mut response = HttpResponse::Ok();
         rate_limit_headers(&mut response, &meta);
-        Ok(response.json(body))
+        let mut response = response.json(body);
+        let complete = Delivery::Complete;
+        overhead::report(
+            &mut response,
+            &state.metrics,
+            ROUTE,
+            complete,
+            arrival,
+            &meta,
+        );
+        Ok(response)
     }
 }
 

@@ -8,6 +8,9 @@
 //!   after an error, or when the client went away, which also drops the upstream stream so the
 //!   upstream stops generating.
 //! - [`sse_response`] is a 200 with the headers an SSE stream needs through proxies.
+//! - [`overhead`] measures Moxxy's own time per completion for its header and histogram.
+
+pub mod overhead;
 
 use std::convert::Infallible;
 

@@ -31,17 +31,23 @@ use serde_json::Value;
 
 pub use self::error::MessagesError;
 use self::error::REQUEST_ID_HEADER;
+use super::completion::overhead::{self, Arrival};
 use super::completion::{append_header, sse_body, sse_response, Recorder};
 use super::error::current_request_id;
+use super::metrics::{CompletionRoute, Delivery};
 use super::{body, AppState};
 use crate::auth::{self, token::Scope};
 use crate::routing;
+
+/// This route, as the overhead histogram labels it.
+const ROUTE: CompletionRoute = CompletionRoute::Messages;
 
 /// `POST /v1/messages`: routes the model the client named and answers with one Anthropic
 /// `message`, or with Anthropic's SSE event stream when the body says `"stream": true`.
 pub async fn messages(
     state: web::Data<AppState>,
     req: HttpRequest,
+    arrival: Arrival,
     payload: web::Payload,
 ) -> Result<HttpResponse, MessagesError> {
     auth::authenticate(&state, &req)?.require(Scope::Chat)?;
@@ -60,7 +66,10 @@ pub async fn messages(
         let mut response = sse_response();
         upstream_headers(&mut response, &meta);
         let encoder = StreamEncoder::new(&sent);
-        Ok(response.streaming(sse_body(events, encoder, recorder)))
+        let mut response = response.streaming(sse_body(events, encoder, recorder));
+        let stream = Delivery::Stream;
+        overhead::report(&mut response, &state.metrics, ROUTE, stream, arrival, &meta);
+        Ok(response)
     } else {
         let (answer, meta) = provider::complete(&route.addr, chat).await.map_err(|e| {
             recorder.finish(None, Some(&e.kind));
@@ -73,7 +82,17 @@ pub async fn messages(
         }
         let mut response = HttpResponse::Ok();
         upstream_headers(&mut response, &meta);
-        Ok(response.json(body))
+        let mut response = response.json(body);
+        let complete = Delivery::Complete;
+        overhead::report(
+            &mut response,
+            &state.metrics,
+            ROUTE,
+            complete,
+            arrival,
+            &meta,
+        );
+        Ok(response)
     }
 }
 

@@ -1,9 +1,11 @@
 //! Prometheus metrics: requests and latency per route, upstream errors, retries, tokens in and out
-//! per provider and model. Rendered in the Prometheus text format by `GET /metrics`.
+//! per provider and model, and Moxxy's own overhead per completion. Rendered in the Prometheus
+//! text format by `GET /metrics`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
@@ -45,6 +47,57 @@ pub struct TokenLabels {
     pub direction: String,
 }
 
+/// The completion route a request came by.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum CompletionRoute {
+    ChatCompletions,
+    Messages,
+}
+
+impl CompletionRoute {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompletionRoute::ChatCompletions => "/v1/chat/completions",
+            CompletionRoute::Messages => "/v1/messages",
+        }
+    }
+}
+
+impl EncodeLabelValue for CompletionRoute {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.as_str())
+    }
+}
+
+/// Whether a completion was answered whole or streamed.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Delivery {
+    Complete,
+    Stream,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Complete => "complete",
+            Delivery::Stream => "stream",
+        }
+    }
+}
+
+impl EncodeLabelValue for Delivery {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.as_str())
+    }
+}
+
+/// Labels of the overhead histogram. Plain values, not strings: observing one allocates nothing.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OverheadLabels {
+    pub route: CompletionRoute,
+    pub mode: Delivery,
+}
+
 /// The server's metrics. Cheap to clone.
 #[derive(Clone)]
 pub struct Metrics {
@@ -54,6 +107,8 @@ pub struct Metrics {
     pub upstream_errors: Family<UpstreamErrorLabels, Counter>,
     pub tokens: Family<TokenLabels, Counter>,
     pub completions: Family<CompletionLabels, Counter>,
+    /// Moxxy's own time per completion (see `api::completion::overhead`).
+    pub overhead: Family<OverheadLabels, Histogram>,
 }
 
 impl Default for Metrics {
@@ -98,14 +153,32 @@ impl Metrics {
             "Completions, by provider, model and outcome",
             completions.clone(),
         );
+        let overhead = Family::<OverheadLabels, Histogram>::new_with_constructor(|| {
+            // 25 µs to ~0.8 s: the overhead is expected well under a millisecond.
+            Histogram::new(exponential_buckets(0.000_025, 2.0, 16))
+        });
+        registry.register(
+            "moxxy_overhead_seconds",
+            "Moxxy's own time per completion: total handling time minus the upstream's time \
+             (non-streamed: to the encoded answer; streamed: to the first event)",
+            overhead.clone(),
+        );
         Metrics {
             completions,
+            overhead,
             registry: Arc::new(registry),
             requests,
             latency,
             upstream_errors,
             tokens,
         }
+    }
+
+    /// Observes one completion's overhead.
+    pub fn record_overhead(&self, route: CompletionRoute, mode: Delivery, overhead: Duration) {
+        self.overhead
+            .get_or_create(&OverheadLabels { route, mode })
+            .observe(overhead.as_secs_f64());
     }
 
     /// Counts a completion's usage.

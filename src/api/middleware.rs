@@ -7,8 +7,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderValue, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::{web, Error, ResponseError};
+use actix_web::{web, Error, HttpMessage, ResponseError};
 
+use super::completion::overhead::Arrival;
 use super::error::{ApiError, REQUEST_ID};
 use super::messages::MessagesError;
 use super::metrics::{RequestLabels, RouteLabels};
@@ -24,6 +25,8 @@ pub async fn request_context(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let id = new_request_id();
     let started = Instant::now();
+    // The completion handlers measure their overhead from here.
+    req.extensions_mut().insert(Arrival(started));
     let method = req.method().to_string();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let response = match unsupported_media_type(&req) {

@@ -24,11 +24,21 @@ use crate::ratelimit::RateLimiter;
 use crate::retry::{self, Circuit, CoolDown};
 
 /// The upstream's rate-limit headers and request id of a successful answer, for the caller to
-/// pass on (`x-ratelimit-*`).
+/// pass on (`x-ratelimit-*`), and how long the upstream took.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UpstreamMeta {
     pub request_id: Option<String>,
     pub rate_limit_headers: Vec<(String, String)>,
+    /// How long the answer was in the upstream's hands, so a caller can tell its own overhead
+    /// (its total time minus this) from the upstream's latency.
+    ///
+    /// From the moment the first attempt's request is handed to the HTTP client to the moment
+    /// the answer is in: for a non-streamed completion, its whole body read; for a stream, the
+    /// bytes holding its first real event read (the moment the stream is handed back). Failed
+    /// attempts, the back-off and cool-down waits between them and an OAuth refresh after a 401
+    /// fall inside it, since the upstream caused them; the rate limiter's wait before the first
+    /// attempt, encoding the request and decoding the answer fall outside: they are Moxxy's own.
+    pub upstream_time: Duration,
 }
 
 /// What one provider's requests share.
@@ -124,12 +134,13 @@ impl ProviderCore {
         req.stream = false;
         let prepared = self.prepare(&req)?;
         let estimated = prepared.estimated_tokens;
-        let (response, meta) = Arc::clone(&self)
+        let ((response, mut meta), upstream_time) = Arc::clone(&self)
             .run_attempts(prepared, |core, response| async move {
                 let meta = core.meta(response.headers());
                 let body = transport::read_body(response, transport::MAX_RESPONSE_BYTES)
                     .await
                     .map_err(|e| core.transport_error(e))?;
+                let received = Instant::now();
                 if body.truncated {
                     return Err(core.upstream_error(transport::too_large(&core.config.id)));
                 }
@@ -138,9 +149,10 @@ impl ProviderCore {
                     .decode_response(&body.bytes)
                     .map_err(|e| core.upstream_error(e))?;
                 answer.request_id.clone_from(&meta.request_id);
-                Ok((answer, meta))
+                Ok(((answer, meta), received))
             })
             .await?;
+        meta.upstream_time = upstream_time;
         self.limiter
             .reconcile(estimated, response.usage.map(total_tokens).unwrap_or(0));
         Ok((response, meta))
@@ -155,12 +167,15 @@ impl ProviderCore {
         req.stream = true;
         let prepared = self.prepare(&req)?;
         let estimated = prepared.estimated_tokens;
-        self.run_attempts(prepared, move |core, response| async move {
-            let meta = core.meta(response.headers());
-            let stream = stream::open(core, response, estimated).await?;
-            Ok((stream, meta))
-        })
-        .await
+        let ((stream, mut meta), upstream_time) = self
+            .run_attempts(prepared, move |core, response| async move {
+                let meta = core.meta(response.headers());
+                let (stream, first_event) = stream::open(core, response, estimated).await?;
+                Ok(((stream, meta), first_event))
+            })
+            .await?;
+        meta.upstream_time = upstream_time;
+        Ok((stream, meta))
     }
 
     fn prepare(&self, req: &ChatRequest) -> Result<Prepared, ProviderError> {
@@ -188,16 +203,17 @@ impl ProviderCore {
     }
 
     /// Sends `prepared` until it succeeds or the retry policy gives up. `handle` turns a 2xx
-    /// response into the result; its errors are retried like any other, which is safe because
-    /// nothing has reached the caller yet.
+    /// response into the result and the instant the upstream's part of it ended; its errors are
+    /// retried like any other, which is safe because nothing has reached the caller yet.
+    /// Answers the result and the upstream time ([`UpstreamMeta::upstream_time`]).
     async fn run_attempts<T, F, Fut>(
         self: Arc<Self>,
         mut prepared: Prepared,
         handle: F,
-    ) -> Result<T, ProviderError>
+    ) -> Result<(T, Duration), ProviderError>
     where
         F: Fn(Arc<Self>, reqwest::Response) -> Fut,
-        Fut: std::future::Future<Output = Result<T, ProviderError>>,
+        Fut: std::future::Future<Output = Result<(T, Instant), ProviderError>>,
     {
         let policy = &self.config.retry;
         let started = Instant::now();
@@ -209,6 +225,7 @@ impl ProviderCore {
         let mut stripped_param = false;
         let mut reauthorized = false;
         let mut attempt = 0;
+        let mut first_send: Option<Instant> = None;
         loop {
             let waited = started.elapsed();
             let remaining_wait = policy.max_total_wait.saturating_sub(waited);
@@ -231,13 +248,14 @@ impl ProviderCore {
                 );
                 e.with_provider(&self.config.id)
             })?;
+            let sent = *first_send.get_or_insert_with(Instant::now);
             let result = self
                 .attempt(&prepared, headers, body.clone(), &handle)
                 .await;
             let error = match result {
-                Ok(value) => {
+                Ok((value, upstream_done)) => {
                     self.circuit.record(permit, Ok(()));
-                    return Ok(value);
+                    return Ok((value, upstream_done.saturating_duration_since(sent)));
                 }
                 Err(error) => error,
             };
@@ -372,6 +390,8 @@ impl ProviderCore {
         UpstreamMeta {
             request_id: header_str(headers, self.protocol.request_id_header()),
             rate_limit_headers: retry::passthrough_headers(headers),
+            // Known once the answer is in: `run_attempts` measures it.
+            upstream_time: Duration::ZERO,
         }
     }
 

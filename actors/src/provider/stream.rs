@@ -17,6 +17,7 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -53,12 +54,13 @@ struct Upstream {
 }
 
 /// Opens the stream of a 2xx `response`: waits for the first real event and fails like a
-/// non-streamed request if that event is an error.
+/// non-streamed request if that event is an error. Answers the stream and the instant the
+/// bytes holding its first real event were read.
 pub(crate) async fn open(
     core: Arc<ProviderCore>,
     response: reqwest::Response,
     estimated_tokens: u64,
-) -> Result<EventStream, ProviderError> {
+) -> Result<(EventStream, Instant), ProviderError> {
     let decoder = core.protocol.stream_decoder();
     let json_answer = core.protocol != Protocol::Ollama && is_json(response.headers());
     let mut upstream = Upstream {
@@ -77,7 +79,7 @@ pub(crate) async fn open(
             JsonBody::Answer(answer) => {
                 upstream.pending = answer_events(answer).into();
                 upstream.finished = true;
-                return Ok(into_stream(upstream));
+                return Ok((into_stream(upstream), Instant::now()));
             }
             JsonBody::Mislabelled(bytes) => {
                 // An event stream labelled JSON: it has arrived whole, so it is decoded whole.
@@ -94,6 +96,7 @@ pub(crate) async fn open(
     while !upstream.pending.iter().any(is_real) && !upstream.finished {
         upstream.read_more(false).await;
     }
+    let first_event = Instant::now();
     if let Some(first) = upstream.pending.iter().position(is_real) {
         if matches!(upstream.pending.get(first), Some(StreamEvent::Error(_))) {
             if let Some(StreamEvent::Error(error)) = upstream.pending.remove(first) {
@@ -101,7 +104,7 @@ pub(crate) async fn open(
             }
         }
     }
-    Ok(into_stream(upstream))
+    Ok((into_stream(upstream), first_event))
 }
 
 fn into_stream(upstream: Upstream) -> EventStream {
