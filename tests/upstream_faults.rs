@@ -60,7 +60,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const STREAM_IDLE: Duration = Duration::from_secs(1);
 /// No request of this test may take longer: a fault that hangs fails here instead.
 const BOUND: Duration = Duration::from_secs(60);
-/// The largest non-streamed answer read (actors/src/provider/core.rs).
+/// Huge cases running at once, across the three protocols' tests.
+static HUGE_AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+/// The largest non-streamed answer read (actors/src/provider/transport.rs).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// The upstream protocols.
@@ -736,6 +738,11 @@ fn normal(answer: &Answer, endpoint: Endpoint, stream: bool, what: &str) {
 /// Runs one fault for one protocol, endpoint and stream mode; panics saying what went wrong.
 async fn run(fault: Fault, proto: Proto, endpoint: Endpoint, stream: bool) {
     let what = format!("{fault:?} × {proto:?} × {endpoint:?} × stream={stream}");
+    // A huge case holds some 200 MB while it runs: two at a time across the whole matrix.
+    let _huge = match fault {
+        Fault::Huge => Some(HUGE_AT_ONCE.acquire().await.unwrap()),
+        _ => None,
+    };
     let timeout = match fault {
         Fault::StallBeforeAnswer => SHORT_TIMEOUT,
         _ => REQUEST_TIMEOUT,
@@ -843,6 +850,8 @@ async fn matrix(proto: Proto) {
     }
     // 11 faults: 8 apply to both modes, 3 to one: 19 cases per endpoint.
     assert_eq!(cases.len(), 38);
+    // The slow ones first, so the quick ones fill in around them.
+    cases.sort_by_key(|(fault, _, _)| !matches!(fault, Fault::StallBeforeAnswer | Fault::Huge));
     let failed: Vec<String> = futures_util::stream::iter(cases)
         .map(|(fault, endpoint, stream)| async move {
             let case = AssertUnwindSafe(run(fault, proto, endpoint, stream));
@@ -854,7 +863,7 @@ async fn matrix(proto: Proto) {
                     .unwrap_or_default()
             })
         })
-        .buffer_unordered(6)
+        .buffer_unordered(12)
         .filter_map(|failure| async move { failure })
         .collect()
         .await;
