@@ -327,6 +327,14 @@ fn paced_rows(report: &mut Report, name: &str, d: &Paced, m: &Paced) {
         }
         report.push(row);
     }
+    if !m.reported_overhead.is_empty() {
+        for (label, q) in [("p50", 0.5), ("p99", 0.99)] {
+            report.push(
+                Row::new(name, &format!("x-moxxy-overhead-ms {label}"), "ms")
+                    .moxxy(pct(&m.reported_overhead, q)),
+            );
+        }
+    }
     let share = |p: &Paced| 100.0 * p.coalesced as f64 / (p.tokens.max(1)) as f64;
     report.push(Row::new(name, "coalesced tokens", "%").both(share(d), share(m)));
     report.push(Row::new(name, "streams", "count").both(d.streams as f64, m.streams as f64));
