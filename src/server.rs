@@ -92,9 +92,11 @@ pub async fn run(state: AppState, listener: TcpListener) -> Result<(), StartErro
     let store = state.store.clone();
     let discovery = crate::discovery::start(state.clone());
     let data = web::Data::new(state);
+    let token_cache = web::Data::new(crate::auth::TokenCache::new());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(token_cache.clone())
             .app_data(web::PayloadConfig::new(body_limit))
             .wrap(from_fn(api::middleware::request_context))
             .configure(api::configure)

@@ -508,3 +508,52 @@ async fn bootstrap_is_refused_from_a_peer_that_is_not_loopback() {
         .unwrap();
     assert_eq!(resp.status(), 201);
 }
+
+/// Tokens are remembered for a second once checked (src/auth/cache.rs); a revocation must still
+/// take effect at once, even for a token in use from several clients while it is revoked.
+#[tokio::test]
+async fn a_token_in_busy_use_is_refused_from_the_moment_its_revocation_is_acknowledged() {
+    let server = TestServer::start(ServerOptions::new()).await;
+    let admin = server.bootstrap_admin_token().await;
+    for round in 0..5 {
+        let (id, busy) = server
+            .api(&admin)
+            .create_token(&format!("busy{round}"), &["read"], None)
+            .await;
+        // Warm: the token is checked and remembered.
+        server.api(&busy).get("/v1/providers").await.expect(200);
+        let revoked_at = std::sync::Arc::new(std::sync::OnceLock::<std::time::Instant>::new());
+        let hammers = (0..4).map(|_| {
+            let api = server.api(&busy);
+            let revoked_at = revoked_at.clone();
+            async move {
+                let mut late_successes = 0;
+                for _ in 0..40 {
+                    let started = std::time::Instant::now();
+                    let resp = api.get("/v1/providers").await;
+                    let after_revoke = revoked_at.get().is_some_and(|at| started >= *at);
+                    if after_revoke && resp.status != 401 {
+                        late_successes += 1;
+                    }
+                }
+                late_successes
+            }
+        });
+        let revoke = async {
+            tokio::time::sleep(Duration::from_millis(5 * round)).await;
+            server
+                .api(&admin)
+                .delete(&format!("/v1/tokens/{id}"))
+                .await
+                .expect(204);
+            revoked_at.set(std::time::Instant::now()).unwrap();
+        };
+        let (late, ()) = tokio::join!(futures_util::future::join_all(hammers), revoke);
+        assert_eq!(
+            late.iter().sum::<i32>(),
+            0,
+            "round {round}: requests after the revocation was acknowledged still got in"
+        );
+        e2e::assert_error(&server.api(&busy).get("/v1/providers").await, 401, NO_TOKEN);
+    }
+}

@@ -43,7 +43,7 @@ pub struct Measured {
 }
 
 impl Measured {
-    fn new(window: Duration) -> Measured {
+    pub fn new(window: Duration) -> Measured {
         Measured {
             completed: 0,
             errors: 0,
@@ -73,7 +73,8 @@ impl Measured {
         }
     }
 
-    fn merge(&mut self, other: Measured) {
+    /// Adds another run's requests and latencies (their windows add up).
+    pub fn merge(&mut self, other: Measured) {
         self.completed += other.completed;
         self.errors += other.errors;
         if self.first_error.is_none() {
@@ -82,6 +83,11 @@ impl Measured {
         let _ = self.latency.add(&other.latency);
         let _ = self.reported_overhead.add(&other.reported_overhead);
         self.dispatch_lag = self.dispatch_lag.max(other.dispatch_lag);
+    }
+
+    /// Extends the window by another run's (for runs merged one after another).
+    pub fn extend_window(&mut self, by: Duration) {
+        self.window += by;
     }
 
     /// Completed requests per second of the window.

@@ -25,6 +25,10 @@ const TARGET_STREAMS: usize = 10_000;
 const STREAM_RAMP: usize = 2000;
 /// The chunk spacing of the held streams.
 const SLOW_PACE: Duration = Duration::from_secs(1);
+/// Rounds of a throughput measurement, alternating between the sides.
+const ROUNDS: u32 = 5;
+/// Unmeasured load at the start of each round after the first.
+const ROUND_WARMUP: Duration = Duration::from_millis(100);
 /// Descriptors moxxy keeps beside its streams' sockets, with room to spare.
 const FD_MARGIN: u64 = 64;
 
@@ -103,15 +107,13 @@ pub async fn fast(
             for &concurrency in &args.concurrency {
                 let name = format!("throughput {} c{concurrency}", protocol.label());
                 eprintln!("bench: {name}");
-                let (w, t) = (args.warmup, args.duration);
-                let (d, d_cpu) = tokio::join!(
-                    load::closed_loop(&client, &direct, concurrency, w, t),
-                    procfs::cpu_between(fake.pid(), w, t)
-                );
-                let (m, m_cpu) = tokio::join!(
-                    load::closed_loop(&client, &via, concurrency, w, t),
-                    procfs::cpu_between(pid, w, t)
-                );
+                let sides = Sides {
+                    client: &client,
+                    concurrency,
+                    direct: (&direct, fake.pid()),
+                    moxxy: (&via, pid),
+                };
+                let ((d, d_cpu), (m, m_cpu)) = sides.interleaved(args).await;
                 let mut rate = Row::new(&name, "requests", "req/s").both(d.rate(), m.rate());
                 if concurrency == TARGET_CONCURRENCY {
                     rate = rate.goal(Goal::RatioAtLeast(0.5));
@@ -177,6 +179,48 @@ pub async fn fast(
     }
     moxxy.stop();
     Ok(())
+}
+
+/// Both sides of a throughput workload: the requests, and the server process that answers
+/// each (the fake directly, moxxy through moxxy).
+struct Sides<'a> {
+    client: &'a Client,
+    concurrency: usize,
+    direct: (&'a client::Target, u32),
+    moxxy: (&'a client::Target, u32),
+}
+
+impl Sides<'_> {
+    /// Closed-loop runs alternating between the sides in [`ROUNDS`] rounds, so a background load
+    /// that comes and goes (this machine is shared) weighs on both alike. Answers each side's
+    /// merged measurement and the CPU time its server used while measured.
+    async fn interleaved(
+        &self,
+        args: &Args,
+    ) -> ((Measured, Option<Duration>), (Measured, Option<Duration>)) {
+        let rounds = if args.quick { 1 } else { ROUNDS };
+        let slice = args.duration / rounds;
+        let mut direct = (Measured::new(Duration::ZERO), Some(Duration::ZERO));
+        let mut moxxy = (Measured::new(Duration::ZERO), Some(Duration::ZERO));
+        for round in 0..rounds {
+            // Connections open and caches warm before the first round; later rounds reuse them.
+            let warmup = if round == 0 {
+                args.warmup
+            } else {
+                ROUND_WARMUP
+            };
+            for ((target, pid), total) in [(self.direct, &mut direct), (self.moxxy, &mut moxxy)] {
+                let (measured, cpu) = tokio::join!(
+                    load::closed_loop(self.client, target, self.concurrency, warmup, slice),
+                    procfs::cpu_between(pid, warmup, slice)
+                );
+                total.0.merge(measured);
+                total.0.extend_window(slice);
+                total.1 = total.1.zip(cpu).map(|(a, b)| a + b);
+            }
+        }
+        (direct, moxxy)
+    }
 }
 
 fn latency_rows(report: &mut Report, name: &str, rate: u64, d: &Measured, m: &Measured) {
@@ -282,6 +326,14 @@ fn paced_rows(report: &mut Report, name: &str, d: &Paced, m: &Paced) {
             row = row.goal(Goal::OverheadAtMost(1.0));
         }
         report.push(row);
+    }
+    if !m.reported_overhead.is_empty() {
+        for (label, q) in [("p50", 0.5), ("p99", 0.99)] {
+            report.push(
+                Row::new(name, &format!("x-moxxy-overhead-ms {label}"), "ms")
+                    .moxxy(pct(&m.reported_overhead, q)),
+            );
+        }
     }
     let share = |p: &Paced| 100.0 * p.coalesced as f64 / (p.tokens.max(1)) as f64;
     report.push(Row::new(name, "coalesced tokens", "%").both(share(d), share(m)));

@@ -14,7 +14,7 @@ use http_body_util::BodyExt;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
-use crate::client::{Client, Target};
+use crate::client::{Client, Target, OVERHEAD_HEADER};
 use crate::load::{histogram, micros, REQUEST_TIMEOUT};
 
 /// Counts the tokens in SSE bytes as they arrive, across frame boundaries.
@@ -54,6 +54,8 @@ pub struct Paced {
     pub tokens: u64,
     /// Tokens that arrived in the same frame as the one before.
     pub coalesced: u64,
+    /// moxxy's `x-moxxy-overhead-ms` of each stream, µs (empty when not sent).
+    pub reported_overhead: Histogram<u64>,
 }
 
 impl Paced {
@@ -66,6 +68,7 @@ impl Paced {
             spacing_error: histogram(),
             tokens: 0,
             coalesced: 0,
+            reported_overhead: histogram(),
         }
     }
 
@@ -79,6 +82,7 @@ impl Paced {
         let _ = self.spacing_error.add(&other.spacing_error);
         self.tokens += other.tokens;
         self.coalesced += other.coalesced;
+        let _ = self.reported_overhead.add(&other.reported_overhead);
     }
 }
 
@@ -130,9 +134,19 @@ pub async fn paced(
 async fn one_paced(client: &Client, target: &Target, pace: Duration) -> Result<Paced, String> {
     let sent = Instant::now();
     let response = client.open(target).await.map_err(|f| f.to_string())?;
+    let mut measured = Paced::new();
+    let reported = response
+        .headers()
+        .get(OVERHEAD_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<f64>().ok());
+    if let Some(ms) = reported {
+        let _ = measured
+            .reported_overhead
+            .record((ms * 1000.0).max(1.0) as u64);
+    }
     let mut body = response.into_body();
     let mut counter = TokenCounter::default();
-    let mut measured = Paced::new();
     let mut last: Option<Instant> = None;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| format!("stream broke: {e}"))?;

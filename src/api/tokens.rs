@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::{body, ApiError, AppState};
 use crate::auth::token::{self, Scope};
-use crate::auth::{authenticate, bootstrap_allowed, presented_token};
+use crate::auth::{authenticate, bootstrap_allowed, presented_token, TokenCache};
 use crate::store::TokenRecord;
 
 /// The body of `POST /v1/tokens`.
@@ -124,6 +124,9 @@ pub async fn revoke(
             "Token '{}' not found",
             id.as_str()
         )));
+    }
+    if let Some(cache) = req.app_data::<web::Data<TokenCache>>() {
+        cache.forget(&id);
     }
     tracing::info!(token_id = %id.as_str(), "token revoked");
     Ok(HttpResponse::NoContent().finish())

@@ -5,6 +5,7 @@
 //! lists and agent runs. A missing, malformed, unknown, revoked or expired token is the same 401
 //! `Missing or invalid API token` (the log says which); a token without the scope gets 403.
 
+pub mod cache;
 pub mod token;
 
 use std::future::{ready, Ready};
@@ -13,6 +14,7 @@ use std::net::SocketAddr;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 
+pub use self::cache::TokenCache;
 use self::token::{Scope, TokenRejection};
 use crate::api::{ApiError, AppState};
 
@@ -55,7 +57,8 @@ pub fn presented_token(req: &HttpRequest) -> Option<&str> {
         .map(str::trim)
 }
 
-/// Authenticates the token `req` presents against the store.
+/// Authenticates the token `req` presents: from the [`TokenCache`] when the app has one and
+/// checked the token this second, else against the store.
 pub fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Caller, ApiError> {
     let Some(presented) = presented_token(req) else {
         return Err(ApiError::unauthorized());
@@ -64,17 +67,36 @@ pub fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Caller, ApiEr
         tracing::debug!("rejected a credential that is not a mox_ token");
         return Err(ApiError::unauthorized());
     }
-    let tokens = state.store.tokens();
     let presented_hash = token::hash(presented);
+    let now = std::time::SystemTime::now();
+    let cache = req.app_data::<web::Data<TokenCache>>();
+    if let Some(caller) = cache.and_then(|cache| cache.get(&presented_hash, now)) {
+        return Ok(caller);
+    }
+    let generation = cache.map(|cache| cache.generation());
+    let (caller, expires) = from_store(state, &presented_hash, now)?;
+    if let (Some(cache), Some(generation)) = (cache, generation) {
+        cache.put(&presented_hash, &caller, expires, now, generation);
+    }
+    Ok(caller)
+}
+
+/// The caller of the token hashed `presented_hash`, checked against its stored record, and the
+/// token's expiry; notes the use (`last_used_at`, once a second).
+fn from_store(
+    state: &AppState,
+    presented_hash: &str,
+    now: std::time::SystemTime,
+) -> Result<(Caller, Option<std::time::SystemTime>), ApiError> {
+    let tokens = state.store.tokens();
     let record = tokens
-        .find_by_hash(&presented_hash)
+        .find_by_hash(presented_hash)
         .map_err(|e| ApiError::internal(&e))?
         .ok_or_else(|| {
             tracing::debug!("rejected an unknown mox_ token");
             ApiError::unauthorized()
         })?;
-    let now = std::time::SystemTime::now();
-    if let Err(rejection) = token::verify_hash(&presented_hash, &record, now) {
+    if let Err(rejection) = token::verify_hash(presented_hash, &record, now) {
         let why = match rejection {
             TokenRejection::Revoked => "revoked",
             TokenRejection::Expired => "expired",
@@ -90,10 +112,16 @@ pub fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Caller, ApiEr
             tracing::warn!(token_id = %record.id, error = %e, "could not record last_used_at");
         }
     }
-    Ok(Caller {
+    // Verified, so an expiry it has is readable.
+    let expires = record
+        .expires_at
+        .as_deref()
+        .and_then(crate::time::parse_rfc3339);
+    let caller = Caller {
         token_id: record.id,
         scopes: record.scopes,
-    })
+    };
+    Ok((caller, expires))
 }
 
 impl FromRequest for Caller {
