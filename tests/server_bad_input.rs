@@ -96,6 +96,21 @@ fn valid_bodies() -> Vec<(Method, &'static str, Value)> {
             json!({"model": "openai/gpt-4.1", "max_tokens": 16,
                    "messages": [{"role": "user", "content": "hi"}]}),
         ),
+        (
+            Method::POST,
+            "/v1/agents",
+            json!({"name": "fresh-agent", "model": "openai/gpt-4.1", "system": "Be brief."}),
+        ),
+        (
+            Method::PATCH,
+            "/v1/agents/helper",
+            json!({"temperature": 0.5}),
+        ),
+        (
+            Method::POST,
+            "/v1/agents/helper/messages",
+            json!({"content": "hi"}),
+        ),
     ]
 }
 
@@ -742,22 +757,19 @@ fn cases() -> Vec<Case> {
     cases.push(me(with(&msg, "system", json!(5)), &[400], &["system"]));
     cases.push(me(with(&msg, "stream", json!("yes")), &[400], &["stream"]));
 
-    // Wrong methods, and routes that do not exist.
-    for (method, path) in [
-        (M::POST, "/healthz"),
-        (M::DELETE, "/readyz"),
-        (M::POST, "/metrics"),
-        (M::POST, "/v1/models"),
-        (M::GET, "/v1/chat/completions"),
-        (M::GET, "/v1/messages"),
-        (M::PUT, "/v1/tokens"),
-        (M::POST, "/v1/vault"),
-        (M::PUT, "/v1/providers"),
-        (M::POST, "/v1/providers/acme"),
-    ] {
-        // 404 "No such route" today; 405 "This route does not take that method" would do too.
-        cases.push(case(method, path, None, &[404, 405], &["route"]));
+    agent_cases(&mut cases, &long);
+
+    // Wrong methods: 405 naming the methods the route takes (`Allow` is checked apart).
+    for (method, path, allowed) in WRONG_METHODS {
+        cases.push(case(
+            method.clone(),
+            path,
+            None,
+            &[405],
+            &["not allowed", allowed],
+        ));
     }
+    // Routes that do not exist.
     for path in [
         "/v1/nope",
         "/v1/tokens/",
@@ -767,6 +779,210 @@ fn cases() -> Vec<Case> {
         cases.push(case(M::GET, path, None, &[404], &["route"]));
     }
     cases
+}
+
+/// A method each route does not take, and how the 405 names the ones it does.
+const WRONG_METHODS: [(Method, &str, &str); 17] = [
+    (Method::POST, "/healthz", "use GET"),
+    (Method::DELETE, "/readyz", "use GET"),
+    (Method::POST, "/metrics", "use GET"),
+    (Method::POST, "/v1/models", "use GET"),
+    (Method::GET, "/v1/chat/completions", "use POST"),
+    (Method::GET, "/v1/messages", "use POST"),
+    (Method::PUT, "/v1/tokens", "use GET or POST"),
+    (Method::GET, "/v1/tokens/tok_1", "use DELETE"),
+    (Method::POST, "/v1/vault", "use GET"),
+    (Method::GET, "/v1/vault/team", "use PUT or DELETE"),
+    (Method::PUT, "/v1/providers", "use GET or POST"),
+    (
+        Method::POST,
+        "/v1/providers/acme",
+        "use GET, PATCH or DELETE",
+    ),
+    (
+        Method::GET,
+        "/v1/providers/anthropic/oauth",
+        "use PUT or DELETE",
+    ),
+    (Method::DELETE, "/v1/agents", "use GET or POST"),
+    (Method::PUT, "/v1/agents/helper", "use GET, PATCH or DELETE"),
+    (Method::GET, "/v1/agents/helper/messages", "use POST"),
+    (Method::POST, "/v1/agents/helper/conversations", "use GET"),
+];
+
+/// The agent routes' own bad input (the bodies' common faults come from [`valid_bodies`]).
+fn agent_cases(cases: &mut Vec<Case>, long: &str) {
+    use Method as M;
+    let agent = json!({"name": "fresh-agent", "model": "openai/gpt-4.1"});
+    let a = |body: Value, statuses, words: &[&'static str]| {
+        case(M::POST, "/v1/agents", json_body(&body), statuses, words)
+    };
+    cases.push(a(without(&agent, "name"), &[422], &["name"]));
+    cases.push(a(without(&agent, "model"), &[422], &["model"]));
+    cases.push(a(with(&agent, "name", json!("")), &[400, 422], &["name"]));
+    cases.push(a(
+        with(&agent, "name", json!("../etc")),
+        &[400, 422],
+        &["name"],
+    ));
+    cases.push(a(
+        with(&agent, "name", json!("a b")),
+        &[400, 422],
+        &["name"],
+    ));
+    cases.push(a(with(&agent, "name", json!(long)), &[400, 422], &["name"]));
+    cases.push(a(
+        with(&agent, "name", json!("helper")),
+        &[409],
+        &["helper"],
+    ));
+    cases.push(a(with(&agent, "model", json!(7)), &[422], &["model"]));
+    cases.push(a(
+        with(&agent, "model", json!("nobody/nothing")),
+        &[400, 404, 422],
+        &["nobody/nothing"],
+    ));
+    cases.push(a(
+        with(&agent, "temperature", json!(9)),
+        &[400, 422],
+        &["temperature"],
+    ));
+    cases.push(a(
+        with(&agent, "temperature", json!("warm")),
+        &[422],
+        &["temperature"],
+    ));
+    cases.push(a(
+        with(&agent, "max_tokens", json!(0)),
+        &[400, 422],
+        &["max_tokens"],
+    ));
+    cases.push(a(
+        with(&agent, "max_tokens", json!(1e30)),
+        &[400, 422],
+        &["max_tokens"],
+    ));
+    cases.push(a(
+        with(&agent, "max_tokens", json!(u64::MAX)),
+        &[400, 422],
+        &["max_tokens"],
+    ));
+    cases.push(a(with(&agent, "persona", json!("x")), &[422], &["persona"]));
+
+    let p = |body: Value, statuses, words: &[&'static str]| {
+        case(
+            M::PATCH,
+            "/v1/agents/helper",
+            json_body(&body),
+            statuses,
+            words,
+        )
+    };
+    cases.push(p(json!({"name": "renamed"}), &[400, 422], &["name"]));
+    cases.push(p(json!({"model": ""}), &[400, 422], &["model"]));
+    cases.push(p(json!({"temperature": -1}), &[400, 422], &["temperature"]));
+    cases.push(p(json!({"unknown": 1}), &[422], &["unknown"]));
+
+    let t = |body: Value, statuses, words: &[&'static str]| {
+        case(
+            M::POST,
+            "/v1/agents/helper/messages",
+            json_body(&body),
+            statuses,
+            words,
+        )
+    };
+    let turn = json!({"content": "hi"});
+    cases.push(t(without(&turn, "content"), &[422], &["content"]));
+    cases.push(t(
+        with(&turn, "content", json!("")),
+        &[400, 422],
+        &["content"],
+    ));
+    cases.push(t(with(&turn, "content", json!(5)), &[422], &["content"]));
+    cases.push(t(
+        with(&turn, "content", json!([])),
+        &[400, 422],
+        &["content"],
+    ));
+    cases.push(t(
+        with(&turn, "content", json!([{"type": "video", "url": "x"}])),
+        &[400, 422],
+        &["video"],
+    ));
+    cases.push(t(
+        with(
+            &turn,
+            "content",
+            json!([{"type": "tool_result", "content": "x"}]),
+        ),
+        &[400, 422],
+        &["tool_call_id"],
+    ));
+    cases.push(t(
+        with(&turn, "conversation_id", json!("conv_missing")),
+        &[404],
+        &["conv_missing"],
+    ));
+    cases.push(t(
+        with(&turn, "conversation_id", json!("../../etc/passwd")),
+        &[400, 404, 422],
+        &["conversation"],
+    ));
+    cases.push(t(with(&turn, "stream", json!("yes")), &[422], &["stream"]));
+
+    // Names and ids that name nothing, on every agent route.
+    for name in ["..%2F..%2Fetc%2Fpasswd", "%00", "%C3%BC", "nobody", long] {
+        cases.push(case(
+            M::GET,
+            &format!("/v1/agents/{name}"),
+            None,
+            &[404],
+            &["agent"],
+        ));
+        cases.push(case(
+            M::PATCH,
+            &format!("/v1/agents/{name}"),
+            json_body(&json!({"temperature": 0.1})),
+            &[404],
+            &["agent"],
+        ));
+        cases.push(case(
+            M::DELETE,
+            &format!("/v1/agents/{name}"),
+            None,
+            &[404],
+            &["agent"],
+        ));
+        cases.push(case(
+            M::POST,
+            &format!("/v1/agents/{name}/messages"),
+            json_body(&json!({"content": "hi"})),
+            &[404],
+            &["agent"],
+        ));
+        cases.push(case(
+            M::GET,
+            &format!("/v1/agents/{name}/conversations"),
+            None,
+            &[404],
+            &["agent"],
+        ));
+        cases.push(case(
+            M::GET,
+            &format!("/v1/agents/helper/conversations/{name}"),
+            None,
+            &[404],
+            &["conversation"],
+        ));
+        cases.push(case(
+            M::DELETE,
+            &format!("/v1/agents/helper/conversations/{name}"),
+            None,
+            &[404],
+            &["conversation"],
+        ));
+    }
 }
 
 /// What the API shows of the store: every listing, without what changes on every request
@@ -782,6 +998,9 @@ async fn dump(server: &TestServer, admin: &str) -> Value {
         "/v1/providers/acme/models",
         "/v1/tokens",
         "/v1/vault",
+        "/v1/agents",
+        "/v1/agents/helper",
+        "/v1/agents/helper/conversations",
     ] {
         let resp = api.get(path).await;
         assert_eq!(resp.status, 200, "dump {path}: {resp}");
@@ -857,6 +1076,12 @@ async fn every_route_refuses_bad_input_saying_what_to_fix_and_changes_nothing() 
     .await
     .expect(201);
     api.create_token("bot", &["chat"], Some(3600)).await;
+    api.post(
+        "/v1/agents",
+        json!({"name": "helper", "model": "openai/gpt-4.1", "system": "Help."}),
+    )
+    .await
+    .expect(201);
     server.fake().clear_requests();
 
     let mut before = dump(&server, &admin).await;
@@ -919,6 +1144,14 @@ async fn every_route_refuses_bad_input_saying_what_to_fix_and_changes_nothing() 
         failures.join("\n")
     );
     eprintln!("{} bad inputs refused, the store unchanged", cases.len());
+
+    // A 405 names the methods in `Allow` too.
+    for (method, path, allowed) in WRONG_METHODS {
+        let resp = api.send(method.clone(), path, None).await;
+        let header = resp.header("allow").unwrap_or_default();
+        let methods = allowed.trim_start_matches("use ").replace(" or ", ", ");
+        assert_eq!(header, methods, "{method} {path}: Allow");
+    }
 
     // The routes work with their valid bodies: each refusal above was the input's fault.
     let fake = server.fake();

@@ -10,6 +10,7 @@ pub mod chat;
 pub mod completion;
 pub mod error;
 pub mod messages;
+pub mod method;
 pub mod metrics;
 pub mod middleware;
 pub mod models;
@@ -55,56 +56,78 @@ pub struct AppState {
     pub started_at: Instant,
 }
 
-/// Mounts every route of the API.
+/// Mounts every route of the API. Each path is one resource that names its methods, so a wrong
+/// method gets 405 with `Allow` (see [`method`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(ops::metrics))
+    use self::method::resource;
+    cfg.service(resource("/healthz", &["GET"]).route(web::get().to(ops::healthz)))
+        .service(resource("/readyz", &["GET"]).route(web::get().to(ops::readyz)))
+        .service(resource("/metrics", &["GET"]).route(web::get().to(ops::metrics)))
         .service(
             web::scope("/v1")
-                .route("/tokens", web::post().to(tokens::create))
-                .route("/tokens", web::get().to(tokens::list))
-                .route("/tokens/{id}", web::delete().to(tokens::revoke))
-                .route("/providers", web::get().to(providers::list))
-                .route("/providers", web::post().to(providers::create))
-                .route("/providers/anthropic/oauth", web::put().to(oauth::put))
-                .route(
-                    "/providers/anthropic/oauth",
-                    web::delete().to(oauth::delete),
+                .service(
+                    resource("/tokens", &["GET", "POST"])
+                        .route(web::get().to(tokens::list))
+                        .route(web::post().to(tokens::create)),
                 )
-                .route("/providers/{id}", web::get().to(providers::get))
-                .route("/providers/{id}", web::patch().to(providers::patch))
-                .route("/providers/{id}", web::delete().to(providers::delete))
-                .route(
-                    "/providers/{id}/models",
-                    web::get().to(models::provider_models),
+                .service(
+                    resource("/tokens/{id}", &["DELETE"]).route(web::delete().to(tokens::revoke)),
                 )
-                .route("/models", web::get().to(models::list_models))
-                .route("/chat/completions", web::post().to(chat::chat_completions))
-                .route("/messages", web::post().to(messages::messages))
-                .route("/agents", web::get().to(agents::list))
-                .route("/agents", web::post().to(agents::create))
-                .route("/agents/{name}", web::get().to(agents::get))
-                .route("/agents/{name}", web::patch().to(agents::patch))
-                .route("/agents/{name}", web::delete().to(agents::delete))
-                .route(
-                    "/agents/{name}/messages",
-                    web::post().to(agents::turn::post),
+                .service(
+                    resource("/providers", &["GET", "POST"])
+                        .route(web::get().to(providers::list))
+                        .route(web::post().to(providers::create)),
                 )
-                .route(
-                    "/agents/{name}/conversations",
-                    web::get().to(agents::list_conversations),
+                .service(
+                    resource("/providers/anthropic/oauth", &["PUT", "DELETE"])
+                        .route(web::put().to(oauth::put))
+                        .route(web::delete().to(oauth::delete)),
                 )
-                .route(
-                    "/agents/{name}/conversations/{id}",
-                    web::get().to(agents::get_conversation),
+                .service(
+                    resource("/providers/{id}", &["GET", "PATCH", "DELETE"])
+                        .route(web::get().to(providers::get))
+                        .route(web::patch().to(providers::patch))
+                        .route(web::delete().to(providers::delete)),
                 )
-                .route(
-                    "/agents/{name}/conversations/{id}",
-                    web::delete().to(agents::delete_conversation),
+                .service(
+                    resource("/providers/{id}/models", &["GET"])
+                        .route(web::get().to(models::provider_models)),
                 )
-                .route("/vault", web::get().to(vault::list))
-                .route("/vault/{name}", web::put().to(vault::put))
-                .route("/vault/{name}", web::delete().to(vault::delete)),
+                .service(resource("/models", &["GET"]).route(web::get().to(models::list_models)))
+                .service(
+                    resource("/chat/completions", &["POST"])
+                        .route(web::post().to(chat::chat_completions)),
+                )
+                .service(resource("/messages", &["POST"]).route(web::post().to(messages::messages)))
+                .service(
+                    resource("/agents", &["GET", "POST"])
+                        .route(web::get().to(agents::list))
+                        .route(web::post().to(agents::create)),
+                )
+                .service(
+                    resource("/agents/{name}", &["GET", "PATCH", "DELETE"])
+                        .route(web::get().to(agents::get))
+                        .route(web::patch().to(agents::patch))
+                        .route(web::delete().to(agents::delete)),
+                )
+                .service(
+                    resource("/agents/{name}/messages", &["POST"])
+                        .route(web::post().to(agents::turn::post)),
+                )
+                .service(
+                    resource("/agents/{name}/conversations", &["GET"])
+                        .route(web::get().to(agents::list_conversations)),
+                )
+                .service(
+                    resource("/agents/{name}/conversations/{id}", &["GET", "DELETE"])
+                        .route(web::get().to(agents::get_conversation))
+                        .route(web::delete().to(agents::delete_conversation)),
+                )
+                .service(resource("/vault", &["GET"]).route(web::get().to(vault::list)))
+                .service(
+                    resource("/vault/{name}", &["PUT", "DELETE"])
+                        .route(web::put().to(vault::put))
+                        .route(web::delete().to(vault::delete)),
+                ),
         );
 }

@@ -12,6 +12,11 @@ pub const BODY_LIMIT_BYTES: usize = 4 * 1024 * 1024;
 
 /// Turns one agent holds, running and waiting together.
 pub const AGENT_QUEUE_LIMIT: usize = 64;
+/// The most running plus waiting turns one agent may hold: each waiting turn holds a connection,
+/// and the queue's semaphore cannot count past a bound far above this.
+pub const MAX_AGENT_QUEUE_LIMIT: usize = 100_000;
+/// The most worker threads: far more than cores only costs memory and context switches.
+pub const MAX_WORKERS: usize = 1_024;
 
 /// Relative to the working directory, like `./config.toml`.
 pub const STORAGE_PATH: &str = "./moxxy-data";

@@ -9,6 +9,10 @@ use super::urls::{check_url, is_insecure, strip_v1};
 use super::validate::layer;
 use super::{defaults, BuiltinProviderConfig};
 
+/// The longest discovery interval: a day. Longer ones gain nothing, and an unbounded one would
+/// overflow the timer that schedules the next probe.
+const MAX_DISCOVERY_INTERVAL_S: u64 = 86_400;
+
 /// The built-in providers, which differ in defaults and in what the environment sets.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Builtin {
@@ -65,6 +69,15 @@ pub(super) fn provider(
         (_, allow) => allow.unwrap_or(false),
     };
     let discovery_interval_s = match (which, raw.discovery_interval_s) {
+        (Builtin::Ollama, Some(every)) if every > MAX_DISCOVERY_INTERVAL_S => {
+            return Err(ConfigError::invalid(
+                Origin::file(file, &key("discovery_interval_s")),
+                format!(
+                    "expected at most {MAX_DISCOVERY_INTERVAL_S} seconds (one day), \
+                     or 0 to probe only at start; lower it"
+                ),
+            ))
+        }
         (Builtin::Ollama, value) => value.unwrap_or(defaults.discovery_interval_s),
         (_, Some(_)) => {
             return Err(ConfigError::invalid(

@@ -84,10 +84,31 @@ fn server(raw: RawServer, env: &EnvOverrides, file: &str) -> Result<ServerConfig
             "expected a number of worker threads greater than 0; remove it for one per core",
         ));
     }
+    if raw.workers.is_some_and(|n| n > defaults::MAX_WORKERS) {
+        return Err(ConfigError::invalid(
+            at(file, &["server", "workers"]),
+            format!(
+                "expected at most {} worker threads; remove it for one per core",
+                defaults::MAX_WORKERS
+            ),
+        ));
+    }
     if raw.agent_queue_limit == Some(0) {
         return Err(ConfigError::invalid(
             at(file, &["server", "agent_queue_limit"]),
             "expected a number of turns greater than 0, like 64",
+        ));
+    }
+    if raw
+        .agent_queue_limit
+        .is_some_and(|n| n > defaults::MAX_AGENT_QUEUE_LIMIT)
+    {
+        return Err(ConfigError::invalid(
+            at(file, &["server", "agent_queue_limit"]),
+            format!(
+                "expected at most {} turns; lower it",
+                defaults::MAX_AGENT_QUEUE_LIMIT
+            ),
         ));
     }
     Ok(ServerConfig {

@@ -37,3 +37,16 @@ fn a_negative_discovery_interval_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_discovery_interval_over_a_day_is_refused_naming_the_limit() {
+    let err = parse("[providers.ollama]\ndiscovery_interval_s = 9223372036854775807\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("providers.ollama.discovery_interval_s") && err.contains("at most 86400"),
+        "{err}"
+    );
+    let cfg = parse("[providers.ollama]\ndiscovery_interval_s = 86400\n").unwrap();
+    assert_eq!(cfg.providers.ollama.discovery_interval_s, 86_400);
+}

@@ -53,6 +53,18 @@ fn provider_settings_are_checked() {
             "server.workers: expected a number of worker threads",
         ),
         (
+            "[server]\nworkers = 100000\n",
+            "server.workers: expected at most 1024 worker threads",
+        ),
+        (
+            "[server]\nagent_queue_limit = 0\n",
+            "server.agent_queue_limit: expected a number of turns greater than 0",
+        ),
+        (
+            "[server]\nagent_queue_limit = 9223372036854775807\n",
+            "server.agent_queue_limit: expected at most 100000 turns",
+        ),
+        (
             "[storage]\npath = \"\"\n",
             "storage.path: expected a directory path",
         ),
