@@ -477,3 +477,77 @@ fn the_grace_period_and_body_timeout_are_checked_like_every_number() {
     assert_eq!(defaults.server.shutdown_grace_s, 10);
     assert_eq!(defaults.server.body_timeout_s, 30);
 }
+
+/// The state of an in-process app whose shutdown has begun.
+fn stopping_state(data: &std::path::Path) -> moxxy::api::AppState {
+    use actix::Actor;
+    let store = moxxy::store::Store::open(data).unwrap();
+    let key = moxxy::vault::MasterKey::generate().unwrap();
+    let shutdown = moxxy::shutdown::Shutdown::new(GRACE);
+    shutdown.begin();
+    moxxy::api::AppState {
+        config: std::sync::Arc::new(moxxy::config::Config::default()),
+        vault: moxxy::vault::Vault::new(key, store.clone()),
+        store,
+        supervisor: moxxy_actors::supervisor::ProviderSupervisor::new().start(),
+        directory: moxxy::directory::Directory::new(),
+        model_lists: moxxy::model_lists::ModelLists::new(),
+        agents: moxxy::agents::Agents::new(),
+        metrics: moxxy::api::metrics::Metrics::new(),
+        env: std::sync::Arc::new(|_| None),
+        started_at: std::time::Instant::now(),
+        shutdown,
+    }
+}
+
+/// A request that reaches the server after the signal (on a connection actix has not closed
+/// yet) is refused with 503 in its endpoint's error shape, and its connection is closed; no
+/// handler runs (no token is even looked at).
+#[actix_web::test]
+async fn a_request_after_the_signal_gets_503_in_its_endpoints_shape() {
+    use actix_web::{test, web, App};
+    let data = tempfile::tempdir().unwrap();
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(stopping_state(data.path())))
+            .wrap(actix_web::middleware::from_fn(
+                moxxy::api::middleware::request_context,
+            ))
+            .configure(moxxy::api::configure),
+    )
+    .await;
+    let cases = [
+        test::TestRequest::get().uri("/healthz"),
+        test::TestRequest::post()
+            .uri("/v1/chat/completions")
+            .set_json(e2e::chat_stream("openai/gpt-4.1-mini", "Hi.", false)),
+        test::TestRequest::post()
+            .uri("/v1/messages")
+            .set_json(json!({"model": "sonnet", "max_tokens": 8, "messages": []})),
+    ];
+    for (i, req) in cases.into_iter().enumerate() {
+        let res = test::call_service(&app, req.to_request()).await;
+        assert_eq!(res.status(), 503, "case {i}");
+        let id = res
+            .headers()
+            .get("x-request-id")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            res.response().head().connection_type() == actix_web::http::ConnectionType::Close,
+            "case {i}: the connection closes after the refusal"
+        );
+        let body: Value = test::read_body_json(res).await;
+        if i == 2 {
+            assert_eq!(body["type"], "error", "Anthropic's shape: {body}");
+            assert_eq!(body["error"]["type"], "overloaded_error", "{body}");
+            assert_eq!(body["error"]["message"], SHUTTING_DOWN, "{body}");
+        } else {
+            assert_eq!(body["error"]["message"], SHUTTING_DOWN, "{body}");
+            assert_eq!(body["error"]["code"], "shutting_down", "{body}");
+            assert_eq!(body["error"]["request_id"], id.as_str(), "{body}");
+        }
+    }
+}
