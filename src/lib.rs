@@ -15,6 +15,7 @@
 //! - [`routing`]: `PROVIDER/MODEL`, bare ids and aliases to a provider and upstream model.
 //! - [`api`]: the actix-web routes, one module per resource, one JSON error type.
 //! - [`server`]: start-up, the HTTP server and graceful shutdown.
+//! - [`shutdown`]: the shutdown signal and grace period as requests in flight see them.
 //! - [`chat`]: `moxxy chat AGENT`, an interactive streamed chat with an agent.
 //! - [`client`]: the CLI's client commands, talking to a running server.
 
@@ -33,6 +34,7 @@ pub mod oauth;
 pub mod registry;
 pub mod routing;
 pub mod server;
+pub mod shutdown;
 pub mod store;
 pub mod time;
 pub mod vault;

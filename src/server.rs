@@ -2,13 +2,14 @@
 //!
 //! [`build_state`] opens the store and the vault and starts the providers; [`run`] serves the API
 //! on a listener the caller bound (so tests can bind port 0), prints one `moxxy listening on …`
-//! line to stdout once ready, and on SIGTERM/Ctrl-C lets requests in flight finish and flushes the
-//! store before returning.
+//! line to stdout once ready, and on SIGTERM/Ctrl-C stops accepting, lets requests in flight
+//! finish within `server.shutdown_grace_s` (then ends them with an error, see
+//! [`crate::shutdown`]), and flushes the store before returning.
 
 use std::io::Write;
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::Actor;
 use actix_web::middleware::from_fn;
@@ -18,6 +19,7 @@ use moxxy_actors::supervisor::ProviderSupervisor;
 use crate::api::{self, metrics::Metrics, AppState};
 use crate::config::Config;
 use crate::directory::Directory;
+use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::vault::{KeySource, MasterKey, Vault};
 
@@ -53,6 +55,7 @@ pub async fn build_state(config: Config, env: api::EnvReader) -> Result<AppState
     }
     let vault = Vault::new(key, store.clone());
     vault.check()?;
+    let shutdown = Shutdown::new(Duration::from_secs(config.server.shutdown_grace_s));
     let state = AppState {
         config: Arc::new(config),
         store,
@@ -64,6 +67,7 @@ pub async fn build_state(config: Config, env: api::EnvReader) -> Result<AppState
         metrics: Metrics::new(),
         env,
         started_at: Instant::now(),
+        shutdown,
     };
     crate::registry::start_all(&state)
         .await
@@ -80,6 +84,11 @@ pub fn bind(config: &Config) -> Result<TcpListener, StartError> {
     TcpListener::bind(addr).map_err(|source| StartError::Bind { addr, source })
 }
 
+/// How long after the grace period the server still waits for connections before it drops
+/// them: time for the error events written at the end of the grace period to reach clients
+/// that read. A client that reads nothing is cut then.
+const SHUTDOWN_MARGIN: Duration = Duration::from_secs(5);
+
 /// Serves the API on `listener` until SIGTERM or Ctrl-C, then flushes the store.
 pub async fn run(state: AppState, listener: TcpListener) -> Result<(), StartError> {
     let addr = listener.local_addr().map_err(StartError::Serve)?;
@@ -90,6 +99,8 @@ pub async fn run(state: AppState, listener: TcpListener) -> Result<(), StartErro
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
     let body_limit = state.config.server.body_limit_bytes;
     let store = state.store.clone();
+    let shutdown = state.shutdown.clone();
+    let drop_after = shutdown.grace().saturating_add(SHUTDOWN_MARGIN);
     let discovery = crate::discovery::start(state.clone());
     let data = web::Data::new(state);
     let token_cache = web::Data::new(crate::auth::TokenCache::new());
@@ -109,7 +120,9 @@ pub async fn run(state: AppState, listener: TcpListener) -> Result<(), StartErro
     // A client that leaves while nothing is being written (an upstream still thinking, any
     // non-streamed request) must cancel its upstream request at once, not at the next write.
     .h1_allow_half_closed(false)
-    .shutdown_timeout(30)
+    // Requests in flight end by themselves within the grace period (crate::shutdown); this is
+    // the backstop for connections that still hold on.
+    .shutdown_timeout(drop_after.as_secs())
     .listen(listener)
     .map_err(StartError::Serve)?
     .run();
@@ -121,6 +134,8 @@ pub async fn run(state: AppState, listener: TcpListener) -> Result<(), StartErro
             _ = terminate.recv() => tracing::info!("SIGTERM: finishing requests in flight"),
             _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: finishing requests in flight"),
         }
+        // First, so that no request slips in between the listener closing and the refusal.
+        shutdown.begin();
         handle.stop(true).await;
     });
     tracing::info!(%addr, workers, "moxxy is serving");

@@ -227,6 +227,7 @@ pub fn test_state(
         metrics: moxxy::api::metrics::Metrics::new(),
         env: Arc::new(|_| None),
         started_at: Instant::now(),
+        shutdown: moxxy::shutdown::Shutdown::default(),
     }
 }
 

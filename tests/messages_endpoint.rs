@@ -72,6 +72,7 @@ impl Harness {
             agents: moxxy::agents::Agents::new(),
             env: Arc::new(|_| None),
             started_at: Instant::now(),
+            shutdown: moxxy::shutdown::Shutdown::default(),
         };
         let h = Harness {
             token: h_token(&state, Scope::Chat),

@@ -46,6 +46,7 @@ impl Harness {
             metrics: moxxy::api::metrics::Metrics::new(),
             env: Arc::new(|_| None),
             started_at: Instant::now(),
+            shutdown: moxxy::shutdown::Shutdown::default(),
         };
         let new = moxxy::auth::token::generate(
             "test",

@@ -431,6 +431,7 @@ impl Case {
             metrics: moxxy::api::metrics::Metrics::new(),
             env: Arc::new(|_| None),
             started_at: Instant::now(),
+            shutdown: moxxy::shutdown::Shutdown::default(),
         };
         let new = moxxy::auth::token::generate(
             "test",

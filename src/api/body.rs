@@ -5,14 +5,22 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::body_timeout::BodyTimeout;
 use super::ApiError;
 
-/// Reads the whole body, refusing (413) one over `limit` bytes without reading the rest.
+/// Reads the whole body, refusing (413) one over `limit` bytes without reading the rest, and
+/// (408) one that did not arrive within the server's body timeout ([`super::body_timeout`]).
 pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::bad_request(format!("The request body could not be read: {e}"))
+        let chunk = chunk.map_err(|e| match BodyTimeout::of(&e) {
+            Some(timeout) => ApiError::new(
+                actix_web::http::StatusCode::REQUEST_TIMEOUT,
+                "invalid_request_error",
+                timeout.to_string(),
+            )
+            .with_code("request_timeout"),
+            None => ApiError::bad_request(format!("The request body could not be read: {e}")),
         })?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::payload_too_large(limit));

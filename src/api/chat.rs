@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::completion::overhead::{self, Arrival};
 use super::completion::{append_header, sse_body, sse_response, Recorder};
 use super::metrics::{CompletionRoute, Delivery};
-use super::{ApiError, AppState};
+use super::{body, ApiError, AppState};
 use crate::auth::token::Scope;
 use crate::auth::Caller;
 use crate::routing;
@@ -36,9 +36,10 @@ pub async fn chat_completions(
     state: web::Data<AppState>,
     caller: Caller,
     arrival: Arrival,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Chat)?;
+    let body = body::read_limited(payload, state.config.server.body_limit_bytes).await?;
     let mut req = openai::decode_request(&body)?;
     let sent = std::mem::take(&mut req.model);
     let route = routing::resolve(&sent, &state.directory.snapshot(), &state.config.aliases)?;
@@ -53,7 +54,7 @@ pub async fn chat_completions(
         let mut response = sse_response();
         rate_limit_headers(&mut response, &meta);
         let encoder = StreamEncoder::new(&sent, include_usage);
-        let mut response = response.streaming(sse_body(events, encoder, recorder));
+        let mut response = response.streaming(sse_body(events, encoder, recorder, &state.shutdown));
         let stream = Delivery::Stream;
         overhead::report(&mut response, &state.metrics, ROUTE, stream, arrival, &meta);
         Ok(response)

@@ -19,9 +19,10 @@ use actix_web::{HttpResponse, HttpResponseBuilder};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use moxxy_actors::provider::{EventStream, StreamEncode};
-use moxxy_actors::{ErrorKind, StreamEvent, Usage};
+use moxxy_actors::{ErrorKind, ProviderError, StreamEvent, Usage};
 
 use super::metrics::Metrics;
+use crate::shutdown::{cut_off, Shutdown, SHUTTING_DOWN};
 
 /// Counts one completion in the metrics, by provider and upstream model.
 pub struct Recorder {
@@ -71,15 +72,21 @@ pub fn append_header(response: &mut HttpResponseBuilder, name: &str, value: &str
 
 /// The SSE body: one chunk per event that produces bytes, then the encoder's end. Events that
 /// produce nothing yet (usage an encoder holds until the end) are skipped rather than sent as
-/// empty chunks.
+/// empty chunks. A stream still going when the server's shutdown grace period ends gets the
+/// error event `The server is shutting down - retry the request` in its protocol, and its
+/// upstream request is dropped.
 pub fn sse_body<E>(
     events: EventStream,
     encoder: E,
     recorder: Recorder,
+    shutdown: &Shutdown,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + 'static
 where
     E: StreamEncode + 'static,
 {
+    let events: EventStream = Box::pin(cut_off(events, shutdown.cut(), || {
+        StreamEvent::Error(ProviderError::new(ErrorKind::Unavailable, SHUTTING_DOWN))
+    }));
     /// The body's state. Its drop — at the end, after an error, or when the client left — records
     /// the completion with the usage seen so far.
     struct Body<E> {

@@ -66,7 +66,7 @@ pub async fn messages(
         let mut response = sse_response();
         upstream_headers(&mut response, &meta);
         let encoder = StreamEncoder::new(&sent);
-        let mut response = response.streaming(sse_body(events, encoder, recorder));
+        let mut response = response.streaming(sse_body(events, encoder, recorder, &state.shutdown));
         let stream = Delivery::Stream;
         overhead::report(&mut response, &state.metrics, ROUTE, stream, arrival, &meta);
         Ok(response)

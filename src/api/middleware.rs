@@ -1,10 +1,11 @@
 //! The middleware every request passes: its id, its metrics, and the error shape.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderValue, CONTENT_TYPE};
+use actix_web::error::InternalError;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, ResponseError};
@@ -14,13 +15,17 @@ use super::error::{ApiError, REQUEST_ID};
 use super::messages::MessagesError;
 use super::metrics::{RequestLabels, RouteLabels};
 use super::AppState;
+use super::{body_timeout, draining};
+use crate::shutdown::SHUTTING_DOWN;
 
 /// Gives the request an id (`req_` + 24 hex), runs it with that id in scope (so error bodies carry
-/// it), sets `x-request-id`, records metrics, refuses a body that says it is not JSON (415), and
-/// renders any non-JSON error response (unknown route, wrong method, a framework-level refusal)
-/// as the API's JSON error.
+/// it), sets `x-request-id`, records metrics, refuses a body that says it is not JSON (415),
+/// bounds the time its body may take ([`body_timeout`]), refuses it while the server stops and
+/// answers it with 503 if the shutdown grace period ends first ([`draining`]), and renders any
+/// non-JSON error response (unknown route, wrong method, a framework-level refusal) as the API's
+/// JSON error.
 pub async fn request_context(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let id = new_request_id();
@@ -29,19 +34,48 @@ pub async fn request_context(
     req.extensions_mut().insert(Arrival(started));
     let method = req.method().to_string();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let response = match unsupported_media_type(&req) {
-        Some(error) => {
-            let anthropic = req.path() == MESSAGES_ROUTE;
-            let rendered = REQUEST_ID.sync_scope(id.clone(), || {
-                if anthropic {
-                    MessagesError::from(error).error_response()
-                } else {
-                    error.error_response()
-                }
-            });
+    let anthropic = req.path() == MESSAGES_ROUTE;
+    let render = move |error: ApiError| {
+        if anthropic {
+            MessagesError::from(error).error_response()
+        } else {
+            error.error_response()
+        }
+    };
+    let stopping = state.as_ref().is_some_and(|s| s.shutdown.is_started());
+    let refusal = if stopping {
+        Some(draining::shutting_down())
+    } else {
+        unsupported_media_type(&req)
+    };
+    let response = match (refusal, &state) {
+        (Some(error), _) => {
+            let mut rendered = REQUEST_ID.sync_scope(id.clone(), || render(error));
+            if stopping {
+                rendered = draining::closing(rendered);
+            }
             req.into_response(rendered)
         }
-        None => REQUEST_ID
+        (None, Some(state)) => {
+            let timeout = Duration::from_secs(state.config.server.body_timeout_s);
+            body_timeout::limit(&mut req, timeout);
+            let call = draining::until_cut(next.call(req), state.shutdown.cut());
+            match REQUEST_ID.scope(id.clone(), call).await {
+                Some(response) => response?.map_into_boxed_body(),
+                None => {
+                    // The handler is gone, and with it the request: the answer leaves as an
+                    // error response, which actix writes as it is.
+                    let error = draining::shutting_down();
+                    let mut rendered = REQUEST_ID.sync_scope(id.clone(), || render(error));
+                    rendered = draining::closing(rendered);
+                    set_request_id(rendered.headers_mut(), &id);
+                    let status = rendered.status();
+                    record(state, method, CUT_ROUTE.to_string(), status, started);
+                    return Err(InternalError::from_response(SHUTTING_DOWN, rendered).into());
+                }
+            }
+        }
+        (None, None) => REQUEST_ID
             .scope(id.clone(), next.call(req))
             .await?
             .map_into_boxed_body(),
@@ -63,29 +97,39 @@ pub async fn request_context(
     } else {
         response
     };
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(
-            actix_web::http::header::HeaderName::from_static("x-request-id"),
-            value,
-        );
-    }
-    if let Some(state) = state {
-        state
-            .metrics
-            .requests
-            .get_or_create(&RequestLabels {
-                method,
-                route: route.clone(),
-                status: status.as_u16(),
-            })
-            .inc();
-        state
-            .metrics
-            .latency
-            .get_or_create(&RouteLabels { route })
-            .observe(started.elapsed().as_secs_f64());
+    set_request_id(response.headers_mut(), &id);
+    if let Some(state) = &state {
+        record(state, method, route, status, started);
     }
     Ok(response)
+}
+
+/// The route label of requests the shutdown grace period ended before they were answered.
+const CUT_ROUTE: &str = "cut_by_shutdown";
+
+/// `x-request-id: ID`.
+fn set_request_id(headers: &mut HeaderMap, id: &str) {
+    if let Ok(value) = HeaderValue::from_str(id) {
+        headers.insert(HeaderName::from_static("x-request-id"), value);
+    }
+}
+
+/// Counts the request and its latency in the metrics.
+fn record(state: &AppState, method: String, route: String, status: StatusCode, started: Instant) {
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method,
+            route: route.clone(),
+            status: status.as_u16(),
+        })
+        .inc();
+    state
+        .metrics
+        .latency
+        .get_or_create(&RouteLabels { route })
+        .observe(started.elapsed().as_secs_f64());
 }
 
 fn is_json(content_type: Option<&HeaderValue>) -> bool {

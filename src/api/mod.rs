@@ -6,8 +6,10 @@
 
 pub mod agents;
 pub mod body;
+pub mod body_timeout;
 pub mod chat;
 pub mod completion;
+pub mod draining;
 pub mod error;
 pub mod messages;
 pub mod method;
@@ -32,6 +34,7 @@ use crate::agents::Agents;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::model_lists::ModelLists;
+use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::vault::Vault;
 
@@ -54,6 +57,8 @@ pub struct AppState {
     /// Resolves api_key_env references (the process environment in production, a map in tests).
     pub env: EnvReader,
     pub started_at: Instant,
+    /// SIGTERM as requests see it: refuse new ones, end those in flight after the grace period.
+    pub shutdown: Shutdown,
 }
 
 /// Mounts every route of the API. Each path is one resource that names its methods, so a wrong

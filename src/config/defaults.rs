@@ -18,6 +18,18 @@ pub const MAX_AGENT_QUEUE_LIMIT: usize = 100_000;
 /// The most worker threads: far more than cores only costs memory and context switches.
 pub const MAX_WORKERS: usize = 1_024;
 
+/// Time for a request body to arrive whole: a 4 MiB body needs only ~1 Mbit/s; a client slower
+/// than that is more likely an attack (slowloris) holding a connection than a real one.
+pub const BODY_TIMEOUT_S: u64 = 30;
+
+/// Time streams in flight get to finish after SIGTERM: most answers finish within it, and it
+/// leaves room under the 30 s an orchestrator (Kubernetes, systemd) waits before `kill -9`.
+pub const SHUTDOWN_GRACE_S: u64 = 10;
+
+/// The longest either timeout above may be set to: an hour. Longer would only hold a connection
+/// (or a stopping server) for nothing, and keeps every deadline far from the clock's limits.
+pub const MAX_SERVER_TIMEOUT_S: u64 = 3600;
+
 /// Relative to the working directory, like `./config.toml`.
 pub const STORAGE_PATH: &str = "./moxxy-data";
 

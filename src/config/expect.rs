@@ -12,6 +12,8 @@ pub fn expected(path: &KeyPath) -> Option<&'static str> {
         "server.body_limit_bytes" => "a whole number of bytes, like 4194304 (4 MiB)",
         "server.workers" => "a whole number of worker threads, like 4",
         "server.agent_queue_limit" => "a whole number of turns, like 64",
+        "server.body_timeout_s" => "a whole number of seconds from 1 to 3600, like 30",
+        "server.shutdown_grace_s" => "a whole number of seconds from 0 to 3600, like 10",
         "storage.path" => "a directory path, like \"./moxxy-data\"",
         "log.level" => "a level like \"info\" or a filter like \"moxxy=debug,info\"",
         "log.format" => "\"text\" or \"json\"",

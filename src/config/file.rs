@@ -33,6 +33,8 @@ pub struct RawServer {
     pub body_limit_bytes: Option<usize>,
     pub workers: Option<usize>,
     pub agent_queue_limit: Option<usize>,
+    pub body_timeout_s: Option<u64>,
+    pub shutdown_grace_s: Option<u64>,
 }
 
 /// `[storage]`.

@@ -35,6 +35,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
+pub use self::defaults::{BODY_TIMEOUT_S, SHUTDOWN_GRACE_S};
 pub use self::env::{
     ANTHROPIC_BASE_URL, ANTHROPIC_OAUTH_TOKEN_URL, MOXXY_BIND, MOXXY_CONFIG, MOXXY_DATA_DIR,
     OLLAMA_HOST, OPENAI_BASE_URL, RUST_LOG,

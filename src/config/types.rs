@@ -39,6 +39,12 @@ pub struct ServerConfig {
     pub workers: Option<usize>,
     /// How many turns one agent holds, running and waiting together; one more gets 503.
     pub agent_queue_limit: usize,
+    /// Seconds a request body may take to arrive whole once its headers are in; a client
+    /// trickling it slower gets 408 and is disconnected (slowloris). 30 by default.
+    pub body_timeout_s: u64,
+    /// Seconds requests in flight may go on after SIGTERM or Ctrl-C before they end with an
+    /// error (a 503, or an error event that ends a stream); 0 ends them at once. 10 by default.
+    pub shutdown_grace_s: u64,
 }
 
 /// `[storage]`: where sled and the generated master key live.
@@ -207,6 +213,8 @@ impl Default for Config {
                 body_limit_bytes: defaults::BODY_LIMIT_BYTES,
                 workers: None,
                 agent_queue_limit: defaults::AGENT_QUEUE_LIMIT,
+                body_timeout_s: defaults::BODY_TIMEOUT_S,
+                shutdown_grace_s: defaults::SHUTDOWN_GRACE_S,
             },
             storage: StorageConfig {
                 path: PathBuf::from(defaults::STORAGE_PATH),

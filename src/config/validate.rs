@@ -111,11 +111,33 @@ fn server(raw: RawServer, env: &EnvOverrides, file: &str) -> Result<ServerConfig
             ),
         ));
     }
+    let body_timeout_s = raw.body_timeout_s.unwrap_or(defaults::BODY_TIMEOUT_S);
+    if body_timeout_s == 0 || body_timeout_s > defaults::MAX_SERVER_TIMEOUT_S {
+        return Err(ConfigError::invalid(
+            at(file, &["server", "body_timeout_s"]),
+            format!(
+                "expected a number of seconds from 1 to {}, like 30",
+                defaults::MAX_SERVER_TIMEOUT_S
+            ),
+        ));
+    }
+    let shutdown_grace_s = raw.shutdown_grace_s.unwrap_or(defaults::SHUTDOWN_GRACE_S);
+    if shutdown_grace_s > defaults::MAX_SERVER_TIMEOUT_S {
+        return Err(ConfigError::invalid(
+            at(file, &["server", "shutdown_grace_s"]),
+            format!(
+                "expected a number of seconds from 0 to {}, like 10",
+                defaults::MAX_SERVER_TIMEOUT_S
+            ),
+        ));
+    }
     Ok(ServerConfig {
         bind,
         body_limit_bytes: raw.body_limit_bytes.unwrap_or(defaults::BODY_LIMIT_BYTES),
         workers: raw.workers,
         agent_queue_limit: raw.agent_queue_limit.unwrap_or(defaults::AGENT_QUEUE_LIMIT),
+        body_timeout_s,
+        shutdown_grace_s,
     })
 }
 

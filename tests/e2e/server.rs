@@ -188,6 +188,11 @@ impl TestServer {
             .unwrap_or_default()
     }
 
+    /// The child's process id while it runs: for `/proc/PID` and signals.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether the child is still running.
     pub fn is_running(&mut self) -> bool {
         self.child

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use moxxy_actors::agent::turn::stop_reason_name;
 use moxxy_actors::agent::{self, AgentError, HistoryError, TurnEvent, TurnRequest};
+use moxxy_actors::{ErrorKind, ProviderError};
 use serde_json::{json, Value};
 
 use super::input::{self, TurnInput};
@@ -22,8 +23,11 @@ use crate::api::error::current_request_id;
 use crate::api::{body, ApiError, AppState};
 use crate::auth::token::Scope;
 use crate::auth::Caller;
+use crate::shutdown::{cut_off, SHUTTING_DOWN};
 
-/// `POST /v1/agents/{name}/messages`.
+/// `POST /v1/agents/{name}/messages`. A streamed turn still going when the server's shutdown
+/// grace period ends gets the `error` event `The server is shutting down - retry the request` and
+/// stays an incomplete turn (its user message, no reply).
 pub async fn post(
     state: web::Data<AppState>,
     caller: Caller,
@@ -57,6 +61,10 @@ pub async fn post(
             "start",
             &json!({"conversation_id": conversation_id, "agent": name.as_str()}),
         );
+        let events: agent::TurnStream = Box::pin(cut_off(events, state.shutdown.cut(), || {
+            let error = ProviderError::new(ErrorKind::Unavailable, SHUTTING_DOWN);
+            TurnEvent::Error(AgentError::Provider(error))
+        }));
         let body = sse_body(start, events, conversation_id, recorder);
         return Ok(sse_response().streaming(body));
     }
