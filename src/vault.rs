@@ -127,6 +127,15 @@ impl Vault {
     /// Stores `value` under `name`, replacing any value there; flushed before it returns.
     /// Refused with [`VaultError::WrongKey`] if the key is not the vault's.
     pub fn put(&self, name: &str, value: &ApiKey) -> Result<(), VaultError> {
+        let record = self.seal_entry(name, value)?;
+        self.entries.put(&record)?;
+        Ok(())
+    }
+
+    /// The sealed record of `value` under `name`, not yet stored: for a write that stores it
+    /// in one transaction with another record (a provider and its registration key). Refused
+    /// with [`VaultError::WrongKey`] if the key is not the vault's.
+    pub fn seal_entry(&self, name: &str, value: &ApiKey) -> Result<VaultEntryRecord, VaultError> {
         Self::validate_name(name)?;
         self.ensure_key_check()?;
         let ciphertext = self
@@ -134,14 +143,13 @@ impl Vault {
             .ok_or_else(|| VaultError::Encrypt {
                 name: name.to_string(),
             })?;
-        self.entries.put(&VaultEntryRecord {
+        Ok(VaultEntryRecord {
             schema: SCHEMA,
             name: name.to_string(),
             ciphertext,
             last4: value.last4(),
             updated_at: time::now_rfc3339(),
-        })?;
-        Ok(())
+        })
     }
 
     /// The value under `name`, if any.

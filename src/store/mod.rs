@@ -116,7 +116,11 @@ impl Store {
 
     /// Provider registrations and built-in overrides.
     pub fn providers(&self) -> ProviderStore {
-        ProviderStore::new(self.clone(), self.inner.providers.clone())
+        ProviderStore::new(
+            self.clone(),
+            self.inner.providers.clone(),
+            self.inner.vault.clone(),
+        )
     }
 
     /// `mox_` token records (hashes only) and their hash index.
@@ -146,6 +150,17 @@ impl Store {
     /// Every agent's conversations and messages.
     pub fn conversations(&self) -> ConversationTree {
         ConversationTree::new(self.clone(), self.inner.conversations.clone())
+    }
+
+    /// A failed transaction as a store error; a storage failure marks the store unhealthy.
+    pub(crate) fn transaction_failed(
+        &self,
+        error: sled::transaction::TransactionError<StoreError>,
+    ) -> StoreError {
+        match StoreError::from(error) {
+            StoreError::Io(io) => self.failed(io),
+            other => other,
+        }
     }
 
     /// Records a failure of the underlying store and converts it.
