@@ -21,7 +21,7 @@ use secrecy::zeroize::Zeroizing;
 use serde::Serialize;
 
 pub use self::master_key::{KeySource, MasterKey, KEY_FILE, KEY_LEN};
-use crate::store::{Store, StoreError, VaultEntryRecord, VaultEntryStore, SCHEMA};
+use crate::store::{OutOfSpace, Store, StoreError, VaultEntryRecord, VaultEntryStore, SCHEMA};
 use crate::time;
 
 const NONCE_LEN: usize = 24;
@@ -76,6 +76,12 @@ pub enum VaultError {
 
     #[error("cannot generate a master key: the system's random source failed: {reason}")]
     KeyRandom { reason: String },
+}
+
+impl OutOfSpace for VaultError {
+    fn is_out_of_space(&self) -> bool {
+        matches!(self, VaultError::Store(e) if e.is_out_of_space())
+    }
 }
 
 /// A vault entry as listed: never its value.

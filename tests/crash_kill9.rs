@@ -120,12 +120,13 @@ async fn kill_9_at_random_moments_loses_no_acknowledged_write() {
         in_flight: Default::default(),
     };
     let mut clients: Vec<Client> = (0..CLIENTS).map(|i| Client::new(i, seed)).collect();
-    for _ in 0..kills {
+    for round in 0..kills {
         let api = server.api(&admin);
         let stop = Arc::new(AtomicBool::new(false));
         let running: Vec<_> = clients
             .into_iter()
-            .map(|client| {
+            .map(|mut client| {
+                client.round = round;
                 let run = client.run(api.clone(), base_url.clone(), reply.clone(), stop.clone());
                 tokio::spawn(run)
             })

@@ -163,7 +163,7 @@ pub async fn create(
     {
         Ok(()) => {}
         Err(StoreError::Conflict { .. }) => return Err(exists(&record.id)),
-        Err(e) => return Err(ApiError::internal(&e)),
+        Err(e) => return Err(ApiError::write_failed(&e)),
     }
     registry::start(&state, &record.id, Some(&record)).await?;
     tracing::info!(provider = %record.id, "provider registered");
@@ -273,7 +273,7 @@ pub async fn patch(
         .store
         .providers()
         .upsert_with_key(&record, key.as_ref())
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::write_failed(&e))?;
     registry::start(&state, &id, Some(&record)).await?;
     tracing::info!(provider = %id, "provider changed");
     Ok(HttpResponse::Ok().json(registry::view(&state, &id, Some(&record)).await?))
@@ -295,7 +295,7 @@ pub async fn delete(
         .store
         .providers()
         .delete_with_key(&id)
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::write_failed(&e))?;
     if !removed {
         return Err(not_found(&id));
     }
@@ -329,7 +329,7 @@ fn seal_registration_key(
     state
         .vault
         .seal_entry(&registration_entry(id), &ApiKey::new(key.trim()))
-        .map_err(|e| ApiError::internal(&e))
+        .map_err(|e| ApiError::write_failed(&e))
 }
 
 fn not_found(id: &str) -> ApiError {

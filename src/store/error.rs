@@ -58,6 +58,27 @@ pub enum StoreError {
     },
 }
 
+/// An error that may come from a full disk, so the API can say what to fix (507) rather than
+/// give a bare 500.
+pub trait OutOfSpace: std::fmt::Display {
+    /// Whether a write failed because the disk under the data directory is full (or the
+    /// user's quota on it is spent). sled then takes no more writes until moxxy restarts.
+    fn is_out_of_space(&self) -> bool;
+}
+
+impl OutOfSpace for StoreError {
+    fn is_out_of_space(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Io(sled::Error::Io(io))
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+                )
+        )
+    }
+}
+
 impl From<sled::Error> for StoreError {
     fn from(err: sled::Error) -> Self {
         StoreError::Io(err)

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 pub use self::agents::{AgentRecord, AgentStore};
 pub use self::conversations::{ConversationRecord, ConversationTree, MessageRecord};
-pub use self::error::StoreError;
+pub use self::error::{OutOfSpace, StoreError};
 pub use self::providers::{AuthSource, ProviderRecord, ProviderStore};
 pub use self::record::Record;
 pub use self::tokens::{TokenRecord, TokenStore};
@@ -144,7 +144,11 @@ impl Store {
 
     /// Agents created through the API.
     pub fn agents(&self) -> AgentStore {
-        AgentStore::new(self.clone(), self.inner.agents.clone())
+        AgentStore::new(
+            self.clone(),
+            self.inner.agents.clone(),
+            self.conversations(),
+        )
     }
 
     /// Every agent's conversations and messages.

@@ -13,6 +13,8 @@ use super::reconcile::reconcile;
 
 /// Revoked tokens each client keeps checking (the most recent).
 const REVOKED_KEPT: usize = 4;
+/// Journal lines a failure shows.
+const JOURNAL_SHOWN: usize = 60;
 
 /// What the in-flight writes turned out to be, by kind of write: `(untouched, applied)`.
 pub type InFlightFigures = BTreeMap<&'static str, (u64, u64)>;
@@ -42,9 +44,14 @@ impl Checker {
             let in_flight = client.in_flight.take();
             let state = reconcile(&client.state, in_flight.as_ref(), seen, &self.reply)
                 .unwrap_or_else(|diff| {
+                    let recent = client.journal.len().saturating_sub(JOURNAL_SHOWN);
                     panic!(
-                        "client {} after a kill (replay: MOXXY_CRASH_SEED={}): {diff}",
-                        client.index, self.seed
+                        "client {} after kill {} (replay: MOXXY_CRASH_SEED={}): {diff}\n\
+                         --- the client's last writes ---\n{}",
+                        client.index,
+                        client.round + 1,
+                        self.seed,
+                        client.journal[recent..].join("\n")
                     )
                 });
             if let Some(write) = &in_flight {

@@ -33,6 +33,10 @@ pub struct Client {
     pub acknowledged: u64,
     /// Secrets of tokens whose revocation the store holds: they must never work again.
     pub revoked: Vec<String>,
+    /// The current round (kills so far), for the journal.
+    pub round: usize,
+    /// One line per write sent, for the failure message.
+    pub journal: Vec<String>,
     rng: StdRng,
     seq: u64,
 }
@@ -54,6 +58,8 @@ impl Client {
             in_flight: None,
             acknowledged: 0,
             revoked: Vec::new(),
+            round: 0,
+            journal: Vec::new(),
             rng: StdRng::seed_from_u64(seed ^ mix),
             seq: 0,
         }
@@ -70,8 +76,19 @@ impl Client {
     ) -> Client {
         while !stop.load(Ordering::Relaxed) {
             let write = self.choose();
-            match send(&api, &base_url, &write).await {
+            let sent = send(&api, &base_url, &write).await;
+            let line = format!(
+                "round {} #{} {} {}",
+                self.round,
+                self.seq,
+                write.kind(),
+                write.key()
+            );
+            match sent {
                 Sent::Acknowledged(learned) => {
+                    let conversation = learned.conversation.as_deref().unwrap_or_default();
+                    self.journal
+                        .push(format!("{line}: acknowledged {conversation}"));
                     if let Write::TokenRevoke { name, .. } = &write {
                         let secret = self.state.tokens.get(name).and_then(|t| t.secret.clone());
                         self.revoked.extend(secret);
@@ -80,6 +97,7 @@ impl Client {
                     self.acknowledged += 1;
                 }
                 Sent::Lost { started } => {
+                    self.journal.push(format!("{line}: in flight at the kill"));
                     self.in_flight = Some(InFlight { write, started });
                     break;
                 }

@@ -114,6 +114,31 @@ pub enum Write {
 }
 
 impl Write {
+    /// The key the write changes, for the journal.
+    pub fn key(&self) -> String {
+        match self {
+            Write::ProviderCreate { id, .. }
+            | Write::ProviderPatch { id, .. }
+            | Write::ProviderDelete { id } => id.clone(),
+            Write::TokenCreate { name }
+            | Write::TokenRevoke { name, .. }
+            | Write::VaultPut { name, .. }
+            | Write::VaultDelete { name }
+            | Write::AgentCreate { name, .. }
+            | Write::AgentPatch { name, .. }
+            | Write::AgentDelete { name } => name.clone(),
+            Write::Turn {
+                agent,
+                conversation,
+                ..
+            } => format!("{agent}/{}", conversation.as_deref().unwrap_or("(new)")),
+            Write::ConversationDelete {
+                agent,
+                conversation,
+            } => format!("{agent}/{conversation}"),
+        }
+    }
+
     /// A short name for the figures.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -43,6 +43,12 @@ pub enum HistoryError {
     /// The storage failed; the message says why without repeating any content.
     #[error("the conversation could not be stored: {0}")]
     Failed(String),
+    /// The disk the store writes to is full; nothing was stored. Told apart from [`Failed`]
+    /// so the host can say what to fix.
+    ///
+    /// [`Failed`]: HistoryError::Failed
+    #[error("the conversation could not be stored: the disk is full")]
+    StorageFull,
 }
 
 /// Where conversations are kept. Implemented by the host (the server, over sled); calls block,

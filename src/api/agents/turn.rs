@@ -91,6 +91,7 @@ pub fn api_error(error: AgentError) -> ApiError {
         AgentError::History(HistoryError::NotFound { .. }) => {
             ApiError::not_found(error.to_string()).with_code("conversation_not_found")
         }
+        AgentError::History(HistoryError::StorageFull) => ApiError::storage_full(),
         AgentError::History(HistoryError::Failed(_)) => {
             tracing::error!(error = %error, "a turn could not be stored");
             ApiError::new(
