@@ -21,7 +21,9 @@ use secrecy::zeroize::Zeroizing;
 use serde::Serialize;
 
 pub use self::master_key::{KeySource, MasterKey, KEY_FILE, KEY_LEN};
-use crate::store::{OutOfSpace, Store, StoreError, VaultEntryRecord, VaultEntryStore, SCHEMA};
+use crate::store::{
+    NoRoom, OutOfSpace, Store, StoreError, VaultEntryRecord, VaultEntryStore, SCHEMA,
+};
 use crate::time;
 
 const NONCE_LEN: usize = 24;
@@ -79,8 +81,11 @@ pub enum VaultError {
 }
 
 impl OutOfSpace for VaultError {
-    fn is_out_of_space(&self) -> bool {
-        matches!(self, VaultError::Store(e) if e.is_out_of_space())
+    fn no_room(&self) -> Option<NoRoom> {
+        match self {
+            VaultError::Store(e) => e.no_room(),
+            _ => None,
+        }
     }
 }
 

@@ -62,6 +62,7 @@ impl AgentStore {
     /// deletion) are removed in the same transaction: a new agent starts with none.
     pub fn create(&self, record: &AgentRecord) -> Result<(), StoreError> {
         let bytes = encode(record)?;
+        self.table.store().ensure_room(bytes.len())?;
         let name = record.key();
         let leftovers = self.conversations.agent_keys(name)?;
         (self.table.tree(), self.conversations.tree())
@@ -91,6 +92,7 @@ impl AgentStore {
     /// conversations left to reappear under a new agent of the same name. Answers whether the
     /// agent was there.
     pub fn delete(&self, name: &str) -> Result<bool, StoreError> {
+        self.table.store().ensure_room_to_delete()?;
         let keys = self.conversations.agent_keys(name)?;
         let removed = (self.table.tree(), self.conversations.tree())
             .transaction(|(agents, conversations)| {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::ConflictableTransactionError;
 
 use super::record::{decode, encode, Record};
-use super::{OutOfSpace, Store, StoreError, SCHEMA};
+use super::{NoRoom, OutOfSpace, Store, StoreError, SCHEMA};
 
 /// A conversation's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +156,8 @@ impl ConversationTree {
             })
             .collect();
         let encoded: Vec<Vec<u8>> = records.iter().map(encode).collect::<Result<_, _>>()?;
+        self.store
+            .ensure_room(encoded.iter().map(Vec::len).sum::<usize>() + 512)?;
         let abort = ConflictableTransactionError::Abort;
         self.tree
             .transaction(|tx| {
@@ -225,6 +227,7 @@ impl ConversationTree {
         let Some(message_key) = found else {
             return Ok(());
         };
+        self.store.ensure_room_to_delete()?;
         let key = conversation_key(agent, conversation);
         let abort = ConflictableTransactionError::Abort;
         self.tree
@@ -246,6 +249,7 @@ impl ConversationTree {
 
     /// Removes a conversation and its messages; answers whether it was there.
     pub fn delete(&self, agent: &str, conversation: &str) -> Result<bool, StoreError> {
+        self.store.ensure_room_to_delete()?;
         let key = conversation_key(agent, conversation);
         let removed = self
             .tree
@@ -277,6 +281,7 @@ impl ConversationTree {
     /// Removes every conversation of an agent (what a turn still running at the agent's
     /// deletion may have written after it).
     pub fn delete_agent(&self, agent: &str) -> Result<(), StoreError> {
+        self.store.ensure_room_to_delete()?;
         self.remove_prefix(&format!("c/{agent}/"))?;
         self.remove_prefix(&format!("m/{agent}/"))?;
         self.store.flush()
@@ -350,9 +355,10 @@ impl ConversationStore for ConversationTree {
 
 /// A failed write as the engine sees it: a full disk told apart from other failures.
 fn history_error(error: &StoreError) -> HistoryError {
-    if error.is_out_of_space() {
-        HistoryError::StorageFull
-    } else {
-        HistoryError::Failed(error.to_string())
+    match error.no_room() {
+        Some(no_room) => HistoryError::StorageFull {
+            restart: no_room == NoRoom::FreeSpaceAndRestart,
+        },
+        None => HistoryError::Failed(error.to_string()),
     }
 }

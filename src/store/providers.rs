@@ -165,6 +165,7 @@ impl ProviderStore {
     /// flushed, so no key of a deleted provider stays behind; answers whether the provider was
     /// there.
     pub fn delete_with_key(&self, id: &str) -> Result<bool, StoreError> {
+        self.table.store().ensure_room_to_delete()?;
         let entry = ProviderRecord::registration_vault_name(id);
         let removed = (self.table.tree(), &self.vault)
             .transaction(|(providers, vault)| {
@@ -192,6 +193,8 @@ impl ProviderStore {
             Some(entry) => Some((entry.name.as_bytes(), encode(entry)?)),
             None => None,
         };
+        let sealed = key.as_ref().map_or(0, |(_, sealed)| sealed.len());
+        self.table.store().ensure_room(bytes.len() + sealed)?;
         let id = record.id.as_bytes();
         (self.table.tree(), &self.vault)
             .transaction(|(providers, vault)| {

@@ -44,11 +44,12 @@ pub enum HistoryError {
     #[error("the conversation could not be stored: {0}")]
     Failed(String),
     /// The disk the store writes to is full; nothing was stored. Told apart from [`Failed`]
-    /// so the host can say what to fix.
+    /// so the host can say what to fix: free space, and with `restart`, restart the host too
+    /// (its store stopped taking writes).
     ///
     /// [`Failed`]: HistoryError::Failed
     #[error("the conversation could not be stored: the disk is full")]
-    StorageFull,
+    StorageFull { restart: bool },
 }
 
 /// Where conversations are kept. Implemented by the host (the server, over sled); calls block,

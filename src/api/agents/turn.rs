@@ -22,6 +22,7 @@ use crate::api::error::current_request_id;
 use crate::api::{body, ApiError, AppState};
 use crate::auth::token::Scope;
 use crate::auth::Caller;
+use crate::store::NoRoom;
 
 /// `POST /v1/agents/{name}/messages`.
 pub async fn post(
@@ -91,7 +92,13 @@ pub fn api_error(error: AgentError) -> ApiError {
         AgentError::History(HistoryError::NotFound { .. }) => {
             ApiError::not_found(error.to_string()).with_code("conversation_not_found")
         }
-        AgentError::History(HistoryError::StorageFull) => ApiError::storage_full(),
+        AgentError::History(HistoryError::StorageFull { restart }) => {
+            ApiError::storage_full(if restart {
+                NoRoom::FreeSpaceAndRestart
+            } else {
+                NoRoom::FreeSpace
+            })
+        }
         AgentError::History(HistoryError::Failed(_)) => {
             tracing::error!(error = %error, "a turn could not be stored");
             ApiError::new(
