@@ -21,7 +21,9 @@ use secrecy::zeroize::Zeroizing;
 use serde::Serialize;
 
 pub use self::master_key::{KeySource, MasterKey, KEY_FILE, KEY_LEN};
-use crate::store::{Store, StoreError, VaultEntryRecord, VaultEntryStore, SCHEMA};
+use crate::store::{
+    NoRoom, OutOfSpace, Store, StoreError, VaultEntryRecord, VaultEntryStore, SCHEMA,
+};
 use crate::time;
 
 const NONCE_LEN: usize = 24;
@@ -78,6 +80,15 @@ pub enum VaultError {
     KeyRandom { reason: String },
 }
 
+impl OutOfSpace for VaultError {
+    fn no_room(&self) -> Option<NoRoom> {
+        match self {
+            VaultError::Store(e) => e.no_room(),
+            _ => None,
+        }
+    }
+}
+
 /// A vault entry as listed: never its value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VaultEntryInfo {
@@ -127,6 +138,15 @@ impl Vault {
     /// Stores `value` under `name`, replacing any value there; flushed before it returns.
     /// Refused with [`VaultError::WrongKey`] if the key is not the vault's.
     pub fn put(&self, name: &str, value: &ApiKey) -> Result<(), VaultError> {
+        let record = self.seal_entry(name, value)?;
+        self.entries.put(&record)?;
+        Ok(())
+    }
+
+    /// The sealed record of `value` under `name`, not yet stored: for a write that stores it
+    /// in one transaction with another record (a provider and its registration key). Refused
+    /// with [`VaultError::WrongKey`] if the key is not the vault's.
+    pub fn seal_entry(&self, name: &str, value: &ApiKey) -> Result<VaultEntryRecord, VaultError> {
         Self::validate_name(name)?;
         self.ensure_key_check()?;
         let ciphertext = self
@@ -134,14 +154,13 @@ impl Vault {
             .ok_or_else(|| VaultError::Encrypt {
                 name: name.to_string(),
             })?;
-        self.entries.put(&VaultEntryRecord {
+        Ok(VaultEntryRecord {
             schema: SCHEMA,
             name: name.to_string(),
             ciphertext,
             last4: value.last4(),
             updated_at: time::now_rfc3339(),
-        })?;
-        Ok(())
+        })
     }
 
     /// The value under `name`, if any.

@@ -13,6 +13,8 @@ use actix_web::{HttpResponse, ResponseError};
 use moxxy_actors::{ErrorKind, ProviderError};
 use serde_json::json;
 
+use crate::store::{NoRoom, OutOfSpace};
+
 tokio::task_local! {
     /// The id of the request being served, set by the request-id middleware so every error body
     /// can carry the same id as the `x-request-id` header.
@@ -23,6 +25,13 @@ tokio::task_local! {
 pub fn current_request_id() -> String {
     REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
 }
+
+/// The message of a write refused because the disk under the data directory is full
+/// (API.md, *Errors*).
+pub const STORAGE_FULL: &str = "The data directory is full - free space on its disk and retry";
+/// The same when the store ran out of space mid-write and takes no writes until a restart.
+pub const STORAGE_FULL_RESTART: &str =
+    "The data directory filled up during a write - free space on its disk, then restart moxxy";
 
 /// An error as the API reports it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,6 +136,29 @@ impl ApiError {
             "Internal error - the server log has the details",
         )
         .with_code("internal_error")
+    }
+
+    /// 507: the disk under the data directory is full, so nothing was written. Reads go on
+    /// working; writes work again once space is freed — after a restart too when the store
+    /// itself ran out of space ([`NoRoom::FreeSpaceAndRestart`]).
+    pub fn storage_full(no_room: NoRoom) -> Self {
+        tracing::error!(
+            request_id = %current_request_id(),
+            "a write was refused: the disk under the data directory is full"
+        );
+        let message = match no_room {
+            NoRoom::FreeSpace => STORAGE_FULL,
+            NoRoom::FreeSpaceAndRestart => STORAGE_FULL_RESTART,
+        };
+        Self::new(StatusCode::INSUFFICIENT_STORAGE, "api_error", message).with_code("storage_full")
+    }
+
+    /// A failed write to the store: 507 when the disk is full, else 500 (the cause to the log).
+    pub fn write_failed(cause: &impl OutOfSpace) -> Self {
+        match cause.no_room() {
+            Some(no_room) => Self::storage_full(no_room),
+            None => Self::internal(cause),
+        }
     }
 
     /// 503: the server cannot take this now (store closed, queue full).

@@ -53,14 +53,14 @@ pub async fn put(
         refresh_token: ApiKey::new(refresh),
         expires_at,
     };
-    crate::oauth::store(&state.vault, PROVIDER, &tokens).map_err(|e| ApiError::internal(&e))?;
+    crate::oauth::store(&state.vault, PROVIDER, &tokens).map_err(|e| ApiError::write_failed(&e))?;
     record.auth = AuthSource::OAuth { previous };
     record.updated_at = crate::time::now_rfc3339();
     state
         .store
         .providers()
         .upsert(&record)
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::write_failed(&e))?;
     registry::start(&state, PROVIDER, Some(&record)).await?;
     tracing::info!(provider = PROVIDER, "OAuth session imported");
     Ok(HttpResponse::Ok().json(registry::view(&state, PROVIDER, Some(&record)).await?))
@@ -85,7 +85,7 @@ pub async fn delete(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         .store
         .providers()
         .upsert(&record)
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::write_failed(&e))?;
     if let Err(e) = state.vault.delete(&crate::oauth::vault_entry(PROVIDER)) {
         tracing::warn!(provider = PROVIDER, error = %e, "the OAuth session's vault entry could not be removed");
     }

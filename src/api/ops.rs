@@ -12,9 +12,10 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: the store answers and the provider actors run. No auth.
+/// `GET /readyz`: the store answers (and takes writes: not after it ran out of space, until a
+/// restart) and the provider actors run. No auth.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let store_ok = state.store.providers().list().is_ok();
+    let store_ok = state.store.takes_writes() && state.store.providers().list().is_ok();
     let actors_ok = state
         .supervisor
         .send(moxxy_actors::supervisor::ListProviders)

@@ -18,7 +18,7 @@ use super::{body, ApiError, AppState};
 use crate::auth::token::Scope;
 use crate::auth::Caller;
 use crate::registry::{self, builtin_kind, registration_entry};
-use crate::store::{AuthSource, ProviderRecord, StoreError};
+use crate::store::{AuthSource, ProviderRecord, StoreError, VaultEntryRecord};
 
 /// The body of `POST /v1/providers`.
 #[derive(Debug, Deserialize)]
@@ -152,13 +152,18 @@ pub async fn create(
         created_at: now.clone(),
         updated_at: now,
     };
-    if let Some(key) = reg.api_key {
-        put_registration_key(&state, &record.id, &key)?;
-    }
-    match state.store.providers().create(&record) {
+    let key = match reg.api_key {
+        Some(key) => Some(seal_registration_key(&state, &record.id, &key)?),
+        None => None,
+    };
+    match state
+        .store
+        .providers()
+        .create_with_key(&record, key.as_ref())
+    {
         Ok(()) => {}
         Err(StoreError::Conflict { .. }) => return Err(exists(&record.id)),
-        Err(e) => return Err(ApiError::internal(&e)),
+        Err(e) => return Err(ApiError::write_failed(&e)),
     }
     registry::start(&state, &record.id, Some(&record)).await?;
     tracing::info!(provider = %record.id, "provider registered");
@@ -260,14 +265,15 @@ pub async fn patch(
         record.auth = AuthSource::Vault { name };
     }
     record.updated_at = now;
-    if let Some(key) = new_key {
-        put_registration_key(&state, &id, &key)?;
-    }
+    let key = match new_key {
+        Some(key) => Some(seal_registration_key(&state, &id, &key)?),
+        None => None,
+    };
     state
         .store
         .providers()
-        .upsert(&record)
-        .map_err(|e| ApiError::internal(&e))?;
+        .upsert_with_key(&record, key.as_ref())
+        .map_err(|e| ApiError::write_failed(&e))?;
     registry::start(&state, &id, Some(&record)).await?;
     tracing::info!(provider = %id, "provider changed");
     Ok(HttpResponse::Ok().json(registry::view(&state, &id, Some(&record)).await?))
@@ -288,13 +294,10 @@ pub async fn delete(
     let removed = state
         .store
         .providers()
-        .delete(&id)
-        .map_err(|e| ApiError::internal(&e))?;
+        .delete_with_key(&id)
+        .map_err(|e| ApiError::write_failed(&e))?;
     if !removed {
         return Err(not_found(&id));
-    }
-    if let Err(e) = state.vault.delete(&registration_entry(&id)) {
-        tracing::warn!(provider = %id.as_str(), error = %e, "the provider's key entry could not be removed");
     }
     state.directory.remove(&id);
     let _ = state.supervisor.send(Remove(id.to_string())).await;
@@ -310,7 +313,13 @@ fn find(state: &AppState, id: &str) -> Result<Option<ProviderRecord>, ApiError> 
         .map_err(|e| ApiError::internal(&e))
 }
 
-fn put_registration_key(state: &AppState, id: &str, key: &str) -> Result<(), ApiError> {
+/// The registration key sealed for the vault, to be stored in one transaction with the
+/// provider's record.
+fn seal_registration_key(
+    state: &AppState,
+    id: &str,
+    key: &str,
+) -> Result<VaultEntryRecord, ApiError> {
     if key.trim().is_empty() {
         return Err(
             ApiError::bad_request("api_key: the key is empty - give the provider's key")
@@ -319,8 +328,8 @@ fn put_registration_key(state: &AppState, id: &str, key: &str) -> Result<(), Api
     }
     state
         .vault
-        .put(&registration_entry(id), &ApiKey::new(key.trim()))
-        .map_err(|e| ApiError::internal(&e))
+        .seal_entry(&registration_entry(id), &ApiKey::new(key.trim()))
+        .map_err(|e| ApiError::write_failed(&e))
 }
 
 fn not_found(id: &str) -> ApiError {

@@ -83,7 +83,7 @@ pub async fn create(
     match stored {
         Ok(()) => {}
         Err(crate::store::StoreError::Conflict { .. }) => return Err(ApiError::unauthorized()),
-        Err(e) => return Err(ApiError::internal(&e)),
+        Err(e) => return Err(ApiError::write_failed(&e)),
     }
     tracing::info!(token_id = %new.record.id, bootstrap, "token created");
     let mut view = token_view(&new.record);
@@ -118,7 +118,7 @@ pub async fn revoke(
         .store
         .tokens()
         .revoke(&id)
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::write_failed(&e))?;
     if !revoked {
         return Err(ApiError::not_found(format!(
             "Token '{}' not found",

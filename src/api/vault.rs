@@ -142,6 +142,6 @@ fn vault_error(e: crate::vault::VaultError) -> ApiError {
         crate::vault::VaultError::InvalidName { .. } => {
             ApiError::bad_request(e.to_string()).with_param("name")
         }
-        other => ApiError::internal(&other),
+        other => ApiError::write_failed(&other),
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::ConflictableTransactionError;
 
 use super::record::{decode, encode, Record};
-use super::{Store, StoreError, SCHEMA};
+use super::{NoRoom, OutOfSpace, Store, StoreError, SCHEMA};
 
 /// A conversation's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +156,8 @@ impl ConversationTree {
             })
             .collect();
         let encoded: Vec<Vec<u8>> = records.iter().map(encode).collect::<Result<_, _>>()?;
+        self.store
+            .ensure_room(encoded.iter().map(Vec::len).sum::<usize>() + 512)?;
         let abort = ConflictableTransactionError::Abort;
         self.tree
             .transaction(|tx| {
@@ -225,6 +227,7 @@ impl ConversationTree {
         let Some(message_key) = found else {
             return Ok(());
         };
+        self.store.ensure_room_to_delete()?;
         let key = conversation_key(agent, conversation);
         let abort = ConflictableTransactionError::Abort;
         self.tree
@@ -246,6 +249,7 @@ impl ConversationTree {
 
     /// Removes a conversation and its messages; answers whether it was there.
     pub fn delete(&self, agent: &str, conversation: &str) -> Result<bool, StoreError> {
+        self.store.ensure_room_to_delete()?;
         let key = conversation_key(agent, conversation);
         let removed = self
             .tree
@@ -258,8 +262,26 @@ impl ConversationTree {
         Ok(removed.is_some())
     }
 
-    /// Removes every conversation of an agent.
+    /// The tree, for a transaction that spans it and the agents tree.
+    pub(crate) fn tree(&self) -> &sled::Tree {
+        &self.tree
+    }
+
+    /// Every key (conversation records and messages) of an agent's conversations.
+    pub(crate) fn agent_keys(&self, agent: &str) -> Result<Vec<sled::IVec>, StoreError> {
+        let mut keys = Vec::new();
+        for prefix in [format!("c/{agent}/"), format!("m/{agent}/")] {
+            for item in self.tree.scan_prefix(prefix.as_bytes()).keys() {
+                keys.push(item.map_err(|e| self.store.failed(e))?);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Removes every conversation of an agent (what a turn still running at the agent's
+    /// deletion may have written after it).
     pub fn delete_agent(&self, agent: &str) -> Result<(), StoreError> {
+        self.store.ensure_room_to_delete()?;
         self.remove_prefix(&format!("c/{agent}/"))?;
         self.remove_prefix(&format!("m/{agent}/"))?;
         self.store.flush()
@@ -311,7 +333,7 @@ impl ConversationStore for ConversationTree {
                 agent: agent.to_string(),
                 conversation: conversation.to_string(),
             },
-            other => HistoryError::Failed(other.to_string()),
+            other => history_error(&other),
         })
     }
 
@@ -327,6 +349,16 @@ impl ConversationStore for ConversationTree {
         } else {
             self.remove_message(agent, conversation, message_id)
         };
-        removed.map_err(|e| HistoryError::Failed(e.to_string()))
+        removed.map_err(|e| history_error(&e))
+    }
+}
+
+/// A failed write as the engine sees it: a full disk told apart from other failures.
+fn history_error(error: &StoreError) -> HistoryError {
+    match error.no_room() {
+        Some(no_room) => HistoryError::StorageFull {
+            restart: no_room == NoRoom::FreeSpaceAndRestart,
+        },
+        None => HistoryError::Failed(error.to_string()),
     }
 }

@@ -14,6 +14,21 @@ pub enum StoreError {
     #[error("cannot open the data store at {path}: {reason}")]
     Open { path: PathBuf, reason: String },
 
+    /// The disk under the data directory has too little room for this write (checked before
+    /// the write reaches sled, see `room`); nothing was written.
+    #[error(
+        "the disk under the data directory {path} has {available} bytes free, too little for \
+         this write; free space on it"
+    )]
+    Full { path: PathBuf, available: u64 },
+
+    /// sled ran out of space on an earlier write and takes no more until moxxy restarts.
+    #[error(
+        "the data store stopped taking writes after the disk under it filled up; free space on \
+         it, then restart moxxy"
+    )]
+    WritesStopped,
+
     /// Reading, writing or flushing failed after the store was opened.
     #[error("the data store failed: {0}; check the disk under the data directory")]
     Io(#[source] sled::Error),
@@ -56,6 +71,41 @@ pub enum StoreError {
         key: String,
         detail: String,
     },
+}
+
+/// What a write refused for lack of disk space asks of the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoRoom {
+    /// Free space, then retry: the write was refused before it reached sled.
+    FreeSpace,
+    /// Free space, then restart moxxy: sled ran out of space and takes no more writes.
+    FreeSpaceAndRestart,
+}
+
+/// An error that may come from a full disk, so the API can say what to fix (507) rather than
+/// give a bare 500.
+pub trait OutOfSpace: std::fmt::Display {
+    /// Why the write found no room, if that is why it failed.
+    fn no_room(&self) -> Option<NoRoom>;
+}
+
+impl OutOfSpace for StoreError {
+    fn no_room(&self) -> Option<NoRoom> {
+        match self {
+            StoreError::Full { .. } => Some(NoRoom::FreeSpace),
+            StoreError::WritesStopped => Some(NoRoom::FreeSpaceAndRestart),
+            // A full disk, or a spent quota on it.
+            StoreError::Io(sled::Error::Io(io))
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+                ) =>
+            {
+                Some(NoRoom::FreeSpaceAndRestart)
+            }
+            _ => None,
+        }
+    }
 }
 
 impl From<sled::Error> for StoreError {

@@ -14,17 +14,19 @@ pub mod conversations;
 mod error;
 pub mod providers;
 mod record;
+mod room;
 pub mod tokens;
 pub mod vault_entries;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub use self::agents::{AgentRecord, AgentStore};
 pub use self::conversations::{ConversationRecord, ConversationTree, MessageRecord};
-pub use self::error::StoreError;
+pub use self::error::{NoRoom, OutOfSpace, StoreError};
 pub use self::providers::{AuthSource, ProviderRecord, ProviderStore};
 pub use self::record::Record;
 pub use self::tokens::{TokenRecord, TokenStore};
@@ -32,6 +34,9 @@ pub use self::vault_entries::{VaultEntryRecord, VaultEntryStore};
 
 /// The schema version this build writes, and the newest it reads.
 pub const SCHEMA: u32 = 1;
+
+/// How long a reading of the store's size on disk is used for [`room`] checks.
+const FOOTPRINT_TTL: Duration = Duration::from_secs(1);
 
 /// Tree names: one per kind of record, plus the token hash index and store metadata.
 const PROVIDERS: &str = "providers";
@@ -60,6 +65,10 @@ struct Inner {
     conversations: sled::Tree,
     /// Cleared when a read, write or flush fails, so `/readyz` stops answering ready.
     healthy: AtomicBool,
+    /// Set when sled ran out of space: no write reaches it again (see [`room`]).
+    writes_stopped: AtomicBool,
+    /// The store's size on disk when it was read (plus what was written since), for [`room`].
+    footprint: Mutex<Option<(Instant, u64)>>,
 }
 
 impl Store {
@@ -90,6 +99,8 @@ impl Store {
             conversations: tree(CONVERSATIONS)?,
             path: dir.to_path_buf(),
             healthy: AtomicBool::new(true),
+            writes_stopped: AtomicBool::new(false),
+            footprint: Mutex::new(None),
             db,
         };
         Ok(Store {
@@ -104,8 +115,59 @@ impl Store {
 
     /// Writes everything buffered to disk (fsync). Every acknowledged write calls it.
     pub fn flush(&self) -> Result<(), StoreError> {
+        if self.inner.writes_stopped.load(Ordering::Relaxed) {
+            return Err(StoreError::WritesStopped);
+        }
         self.inner.db.flush().map_err(|err| self.failed(err))?;
         Ok(())
+    }
+
+    /// Whether the store takes writes: false once sled ran out of space (until a restart).
+    pub fn takes_writes(&self) -> bool {
+        !self.inner.writes_stopped.load(Ordering::Relaxed)
+    }
+
+    /// Refuses a write of about `bytes` bytes before it reaches sled when sled stopped taking
+    /// writes or the disk lacks room for it ([`room`]).
+    pub(crate) fn ensure_room(&self, bytes: usize) -> Result<(), StoreError> {
+        self.room(Some(bytes))
+    }
+
+    /// Like [`Store::ensure_room`] for a deletion or a revocation, which may use the reserve.
+    pub(crate) fn ensure_room_to_delete(&self) -> Result<(), StoreError> {
+        self.room(None)
+    }
+
+    fn room(&self, bytes: Option<usize>) -> Result<(), StoreError> {
+        if !self.takes_writes() {
+            return Err(StoreError::WritesStopped);
+        }
+        let need = match bytes {
+            Some(bytes) => room::Need::Write {
+                bytes,
+                footprint: self.footprint(bytes),
+            },
+            None => room::Need::Delete,
+        };
+        room::check(&self.inner.path, need)
+    }
+
+    /// The store's size on disk, read at most once a second (sled walks its blob files), plus
+    /// `bytes`, this write, and the writes let through since the reading.
+    fn footprint(&self, bytes: usize) -> u64 {
+        let mut cached = self
+            .inner
+            .footprint
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fresh = cached.is_some_and(|(at, _)| at.elapsed() < FOOTPRINT_TTL);
+        if !fresh {
+            *cached = Some((Instant::now(), self.inner.db.size_on_disk().unwrap_or(0)));
+        }
+        let (at, size) = cached.unwrap_or((Instant::now(), 0));
+        let size = size.saturating_add(bytes as u64);
+        *cached = Some((at, size));
+        size
     }
 
     /// Whether the store is usable: no write or flush has failed and a read succeeds. For
@@ -116,7 +178,11 @@ impl Store {
 
     /// Provider registrations and built-in overrides.
     pub fn providers(&self) -> ProviderStore {
-        ProviderStore::new(self.clone(), self.inner.providers.clone())
+        ProviderStore::new(
+            self.clone(),
+            self.inner.providers.clone(),
+            self.inner.vault.clone(),
+        )
     }
 
     /// `mox_` token records (hashes only) and their hash index.
@@ -140,7 +206,11 @@ impl Store {
 
     /// Agents created through the API.
     pub fn agents(&self) -> AgentStore {
-        AgentStore::new(self.clone(), self.inner.agents.clone())
+        AgentStore::new(
+            self.clone(),
+            self.inner.agents.clone(),
+            self.conversations(),
+        )
     }
 
     /// Every agent's conversations and messages.
@@ -148,10 +218,30 @@ impl Store {
         ConversationTree::new(self.clone(), self.inner.conversations.clone())
     }
 
-    /// Records a failure of the underlying store and converts it.
+    /// A failed transaction as a store error; a storage failure marks the store unhealthy.
+    pub(crate) fn transaction_failed(
+        &self,
+        error: sled::transaction::TransactionError<StoreError>,
+    ) -> StoreError {
+        match StoreError::from(error) {
+            StoreError::Io(io) => self.failed(io),
+            other => other,
+        }
+    }
+
+    /// Records a failure of the underlying store and converts it. Out of space, sled takes no
+    /// more writes from here on.
     pub(crate) fn failed(&self, err: sled::Error) -> StoreError {
         self.inner.healthy.store(false, Ordering::Relaxed);
-        StoreError::Io(err)
+        let error = StoreError::Io(err);
+        if error.no_room().is_some() {
+            self.inner.writes_stopped.store(true, Ordering::Relaxed);
+            tracing::error!(
+                "the disk under the data directory ran out of space during a write; the store \
+                 takes no more writes until moxxy restarts"
+            );
+        }
+        error
     }
 }
 
@@ -175,6 +265,9 @@ pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 fn describe_io(err: &std::io::Error) -> String {
     match err.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            format!("{err}; the disk under it is full: free space on it and start moxxy again")
+        }
         std::io::ErrorKind::PermissionDenied => {
             format!("{err}; make the directory writable by this user or choose another data directory (storage.path or MOXXY_DATA_DIR)")
         }

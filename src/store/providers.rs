@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use moxxy_actors::ratelimit::RateLimitConfig;
 use serde::{Deserialize, Serialize};
 
-use super::record::{Record, Table};
-use super::{Store, StoreError};
+use sled::transaction::{ConflictableTransactionError, Transactional};
+
+use super::record::{encode, Record, Table};
+use super::{Store, StoreError, VaultEntryRecord};
 
 /// `kind` of a provider registered at run time.
 pub const KIND_OPENAI_COMPATIBLE: &str = "openai_compatible";
@@ -93,12 +95,15 @@ impl Record for ProviderRecord {
 #[derive(Clone)]
 pub struct ProviderStore {
     table: Table<ProviderRecord>,
+    /// The vault tree, for writing a record and its registration key in one transaction.
+    vault: sled::Tree,
 }
 
 impl ProviderStore {
-    pub(crate) fn new(store: Store, tree: sled::Tree) -> Self {
+    pub(crate) fn new(store: Store, tree: sled::Tree, vault: sled::Tree) -> Self {
         ProviderStore {
             table: Table::new(store, tree),
+            vault,
         }
     }
 
@@ -131,6 +136,81 @@ impl ProviderStore {
     /// Removes a provider; answers whether it was there.
     pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
         self.table.delete(id)
+    }
+
+    /// Registers a provider together with the sealed vault entry of its registration key
+    /// (`key`, named [`ProviderRecord::registration_vault_name`]), in one transaction over both
+    /// trees, flushed: after a crash both are there or neither. [`StoreError::Conflict`] (and
+    /// nothing written) if the id is taken.
+    pub fn create_with_key(
+        &self,
+        record: &ProviderRecord,
+        key: Option<&VaultEntryRecord>,
+    ) -> Result<(), StoreError> {
+        self.write_with_key(record, key, true)
+    }
+
+    /// Creates or replaces a provider's record together with its registration key's vault
+    /// entry, in one transaction: a change of key and models is never found half applied after
+    /// a crash (the new key beside the old models).
+    pub fn upsert_with_key(
+        &self,
+        record: &ProviderRecord,
+        key: Option<&VaultEntryRecord>,
+    ) -> Result<(), StoreError> {
+        self.write_with_key(record, key, false)
+    }
+
+    /// Removes a provider and the vault entry of its registration key in one transaction,
+    /// flushed, so no key of a deleted provider stays behind; answers whether the provider was
+    /// there.
+    pub fn delete_with_key(&self, id: &str) -> Result<bool, StoreError> {
+        self.table.store().ensure_room_to_delete()?;
+        let entry = ProviderRecord::registration_vault_name(id);
+        let removed = (self.table.tree(), &self.vault)
+            .transaction(|(providers, vault)| {
+                let removed = providers.remove(id.as_bytes())?.is_some();
+                if removed {
+                    vault.remove(entry.as_bytes())?;
+                }
+                Ok(removed)
+            })
+            .map_err(|e| self.table.store().transaction_failed(e))?;
+        if removed {
+            self.table.store().flush()?;
+        }
+        Ok(removed)
+    }
+
+    fn write_with_key(
+        &self,
+        record: &ProviderRecord,
+        key: Option<&VaultEntryRecord>,
+        create: bool,
+    ) -> Result<(), StoreError> {
+        let bytes = encode(record)?;
+        let key = match key {
+            Some(entry) => Some((entry.name.as_bytes(), encode(entry)?)),
+            None => None,
+        };
+        let sealed = key.as_ref().map_or(0, |(_, sealed)| sealed.len());
+        self.table.store().ensure_room(bytes.len() + sealed)?;
+        let id = record.id.as_bytes();
+        (self.table.tree(), &self.vault)
+            .transaction(|(providers, vault)| {
+                if create && providers.get(id)?.is_some() {
+                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict {
+                        what: format!("provider '{}'", record.id),
+                    }));
+                }
+                providers.insert(id, bytes.as_slice())?;
+                if let Some((name, sealed)) = &key {
+                    vault.insert(*name, sealed.as_slice())?;
+                }
+                Ok(())
+            })
+            .map_err(|e| self.table.store().transaction_failed(e))?;
+        self.table.store().flush()
     }
 
     /// The ids of the providers whose key lives in vault entry `name` (a vault entry in use

@@ -164,6 +164,7 @@ impl<T: Record> Table<T> {
     /// Stores a new record; `Conflict` (and nothing written) if its key is taken.
     pub(crate) fn create(&self, record: &T) -> Result<(), StoreError> {
         let bytes = encode(record)?;
+        self.store.ensure_room(bytes.len())?;
         let key = record.key();
         let swapped = self
             .tree
@@ -181,6 +182,7 @@ impl<T: Record> Table<T> {
     /// replace racing a delete cannot bring the record back.
     pub(crate) fn replace(&self, record: &T) -> Result<(), StoreError> {
         let bytes = encode(record)?;
+        self.store.ensure_room(bytes.len())?;
         let key = record.key();
         loop {
             let Some(old) = self
@@ -205,6 +207,7 @@ impl<T: Record> Table<T> {
     /// Creates or replaces a record.
     pub(crate) fn put(&self, record: &T) -> Result<(), StoreError> {
         let bytes = encode(record)?;
+        self.store.ensure_room(bytes.len())?;
         self.tree
             .insert(record.key().as_bytes(), bytes)
             .map_err(|e| self.store.failed(e))?;
@@ -231,6 +234,7 @@ impl<T: Record> Table<T> {
                 return Ok(false);
             };
             let bytes = encode(&new)?;
+            self.store.ensure_room(bytes.len())?;
             let swapped = self
                 .tree
                 .compare_and_swap(key.as_bytes(), Some(old), Some(bytes))
@@ -243,6 +247,7 @@ impl<T: Record> Table<T> {
 
     /// Removes a record; answers whether it was there.
     pub(crate) fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        self.store.ensure_room_to_delete()?;
         let removed = self
             .tree
             .remove(key.as_bytes())

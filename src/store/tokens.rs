@@ -105,6 +105,7 @@ impl TokenStore {
 
     fn insert(&self, record: &TokenRecord, only_first: bool) -> Result<(), StoreError> {
         let bytes = encode(record)?;
+        self.table.store().ensure_room(bytes.len())?;
         (self.table.tree(), &self.hashes, &self.meta)
             .transaction(|(tokens, hashes, meta)| {
                 if only_first && meta.get(EVER_CREATED)?.is_some() {
@@ -162,6 +163,8 @@ impl TokenStore {
     /// Revokes a token (sets `revoked_at`, drops its hash index so lookups fail at once),
     /// flushed. Answers whether the token exists; revoking twice keeps the first time.
     pub fn revoke(&self, id: &str) -> Result<bool, StoreError> {
+        // A revocation may use the reserve: a full disk must not keep a token working.
+        self.table.store().ensure_room_to_delete()?;
         let when = time::now_rfc3339();
         let found = (self.table.tree(), &self.hashes)
             .transaction(|(tokens, hashes)| {

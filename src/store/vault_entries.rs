@@ -83,6 +83,7 @@ impl VaultEntryStore {
     /// Stores the sealed key check unless one exists (flushed); answers whether this one was
     /// stored. When another writer got there first, theirs stays.
     pub fn set_key_check_if_absent(&self, sealed: &[u8]) -> Result<bool, StoreError> {
+        self.table.store().ensure_room(sealed.len())?;
         let swapped = self
             .meta
             .compare_and_swap(KEY_CHECK, None::<&[u8]>, Some(sealed))

@@ -33,6 +33,7 @@ pub struct ServerOptions {
     upstream: Option<FakeUpstream>,
     env: Vec<(String, String)>,
     config: Option<String>,
+    wrapper: Vec<String>,
 }
 
 impl ServerOptions {
@@ -63,6 +64,14 @@ impl ServerOptions {
         self.config = Some(toml.to_owned());
         self
     }
+
+    /// A command that runs the binary: `["nsenter", "--target", PID, …, "--"]` starts
+    /// `nsenter … -- moxxy serve`. It must exec the binary (not fork it), so that `kill -9` and
+    /// SIGTERM reach the server itself.
+    pub fn wrapper(mut self, command: &[&str]) -> ServerOptions {
+        self.wrapper = command.iter().map(|part| (*part).to_owned()).collect();
+        self
+    }
 }
 
 /// A running `moxxy serve` (or one stopped between [`stop`](TestServer::stop) or
@@ -76,6 +85,7 @@ pub struct TestServer {
     fake: FakeUpstream,
     env: Vec<(String, String)>,
     config_path: Option<PathBuf>,
+    wrapper: Vec<String>,
     child: Option<Child>,
     url: String,
     stdout: Arc<Mutex<String>>,
@@ -114,6 +124,7 @@ impl TestServer {
             fake,
             env,
             config_path,
+            wrapper: options.wrapper,
             child: None,
             url: String::new(),
             stdout: Arc::new(Mutex::new(String::new())),
@@ -252,7 +263,15 @@ impl TestServer {
             .append(true)
             .open(self.log_path())
             .expect("open server.log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_moxxy"));
+        let binary = env!("CARGO_BIN_EXE_moxxy");
+        let mut command = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
         command.arg("serve");
         if let Some(path) = &self.config_path {
             command.arg("--config").arg(path);

@@ -43,6 +43,13 @@ pub enum HistoryError {
     /// The storage failed; the message says why without repeating any content.
     #[error("the conversation could not be stored: {0}")]
     Failed(String),
+    /// The disk the store writes to is full; nothing was stored. Told apart from [`Failed`]
+    /// so the host can say what to fix: free space, and with `restart`, restart the host too
+    /// (its store stopped taking writes).
+    ///
+    /// [`Failed`]: HistoryError::Failed
+    #[error("the conversation could not be stored: the disk is full")]
+    StorageFull { restart: bool },
 }
 
 /// Where conversations are kept. Implemented by the host (the server, over sled); calls block,

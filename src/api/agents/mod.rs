@@ -57,7 +57,7 @@ pub async fn create(
     };
     state.store.agents().create(&record).map_err(|e| match e {
         StoreError::Conflict { .. } => exists(&persona.name),
-        other => ApiError::internal(&other),
+        other => ApiError::write_failed(&other),
     })?;
     let entry = AgentEntry {
         addr: agents::spawn(&state, persona.clone()),
@@ -107,7 +107,7 @@ pub async fn patch(
     record.updated_at = crate::time::now_rfc3339();
     state.store.agents().replace(&record).map_err(|e| match e {
         StoreError::NotFound { .. } => not_found(&name),
-        other => ApiError::internal(&other),
+        other => ApiError::write_failed(&other),
     })?;
     entry
         .addr
@@ -132,13 +132,15 @@ pub async fn delete(
         .store
         .agents()
         .delete(&name)
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::write_failed(&e))?;
     state.agents.remove(&name);
+    // The record went with its conversations in one transaction; this sweeps up what a turn
+    // still running wrote after it.
     state
         .store
         .conversations()
         .delete_agent(&name)
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::write_failed(&e))?;
     tracing::info!(agent = %name.as_str(), "agent deleted");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -199,7 +201,7 @@ pub async fn delete_conversation(
             .store
             .conversations()
             .delete(&name, &id)
-            .map_err(|e| ApiError::internal(&e))?
+            .map_err(|e| ApiError::write_failed(&e))?
     {
         return Err(conversation_not_found(&name, &id));
     }

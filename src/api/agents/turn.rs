@@ -24,6 +24,7 @@ use crate::api::{body, ApiError, AppState};
 use crate::auth::token::Scope;
 use crate::auth::Caller;
 use crate::shutdown::{cut_off, SHUTTING_DOWN};
+use crate::store::NoRoom;
 
 /// `POST /v1/agents/{name}/messages`. A streamed turn still going when the server's shutdown
 /// grace period ends gets the `error` event `The server is shutting down - retry the request` and
@@ -98,6 +99,13 @@ pub fn api_error(error: AgentError) -> ApiError {
         }
         AgentError::History(HistoryError::NotFound { .. }) => {
             ApiError::not_found(error.to_string()).with_code("conversation_not_found")
+        }
+        AgentError::History(HistoryError::StorageFull { restart }) => {
+            ApiError::storage_full(if restart {
+                NoRoom::FreeSpaceAndRestart
+            } else {
+                NoRoom::FreeSpace
+            })
         }
         AgentError::History(HistoryError::Failed(_)) => {
             tracing::error!(error = %error, "a turn could not be stored");
