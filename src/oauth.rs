@@ -13,6 +13,7 @@ use moxxy_actors::ApiKey;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::store::VaultEntryRecord;
 use crate::vault::{Vault, VaultError};
 
 /// The public OAuth client id of Claude Code (PROTOCOLS.md §1.2), named in every refresh grant.
@@ -38,13 +39,23 @@ struct StoredSession {
 
 /// Stores `tokens` as provider `id`'s session (flushed before it returns).
 pub fn store(vault: &Vault, id: &str, tokens: &OAuthTokens) -> Result<(), VaultError> {
+    vault.put(&vault_entry(id), &session_text(tokens))
+}
+
+/// `tokens` sealed as provider `id`'s session, not yet stored: for a write that stores it in one
+/// transaction with the provider's record (`PUT /v1/providers/anthropic/oauth`).
+pub fn seal(vault: &Vault, id: &str, tokens: &OAuthTokens) -> Result<VaultEntryRecord, VaultError> {
+    vault.seal_entry(&vault_entry(id), &session_text(tokens))
+}
+
+/// The session as the vault keeps it: JSON, inside an [`ApiKey`] so it cannot be printed.
+fn session_text(tokens: &OAuthTokens) -> ApiKey {
     let stored = StoredSession {
         access_token: tokens.access_token.expose().to_string(),
         refresh_token: tokens.refresh_token.expose().to_string(),
         expires_at_ms: epoch_ms(tokens.expires_at),
     };
-    let json = serde_json::to_string(&stored).unwrap_or_default();
-    vault.put(&vault_entry(id), &ApiKey::new(json))
+    ApiKey::new(serde_json::to_string(&stored).unwrap_or_default())
 }
 
 /// Provider `id`'s stored session, if there is one that reads.

@@ -224,9 +224,29 @@ fn an_unusable_directory_is_named() {
 
 /// Writes raw bytes into a tree, as a damaged disk or a newer moxxy would leave them.
 fn write_raw(dir: &Path, tree: &str, key: &str, value: &[u8]) {
-    let db = sled::open(dir).unwrap();
+    let db = open_when_released(dir);
     db.open_tree(tree).unwrap().insert(key, value).unwrap();
     db.flush().unwrap();
+}
+
+/// Opens the sled database in `dir` once the store just dropped has let go of its file lock:
+/// sled's background flusher holds the database a moment past the drop.
+fn open_when_released(dir: &Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(dir) {
+            Ok(db) => return db,
+            Err(e) if std::time::Instant::now() < deadline => {
+                assert!(
+                    e.to_string().contains("lock"),
+                    "open {}: {e}",
+                    dir.display()
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("open {}: {e}", dir.display()),
+        }
+    }
 }
 
 #[test]

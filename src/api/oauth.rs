@@ -53,13 +53,16 @@ pub async fn put(
         refresh_token: ApiKey::new(refresh),
         expires_at,
     };
-    crate::oauth::store(&state.vault, PROVIDER, &tokens).map_err(|e| ApiError::write_failed(&e))?;
+    let session = crate::oauth::seal(&state.vault, PROVIDER, &tokens)
+        .map_err(|e| ApiError::write_failed(&e))?;
     record.auth = AuthSource::OAuth { previous };
     record.updated_at = crate::time::now_rfc3339();
+    // The session and the record that says to use it, in one transaction: after a crash both
+    // are there or neither.
     state
         .store
         .providers()
-        .upsert(&record)
+        .upsert_with_key(&record, Some(&session))
         .map_err(|e| ApiError::write_failed(&e))?;
     registry::start(&state, PROVIDER, Some(&record)).await?;
     tracing::info!(provider = PROVIDER, "OAuth session imported");
@@ -81,14 +84,13 @@ pub async fn delete(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         .cloned()
         .unwrap_or_else(builtin_default_auth);
     record.updated_at = crate::time::now_rfc3339();
+    // The record back on its key source and the session gone, in one transaction: no session
+    // outlives its removal on disk, whenever a crash comes.
     state
         .store
         .providers()
-        .upsert(&record)
+        .upsert_removing_entry(&record, &crate::oauth::vault_entry(PROVIDER))
         .map_err(|e| ApiError::write_failed(&e))?;
-    if let Err(e) = state.vault.delete(&crate::oauth::vault_entry(PROVIDER)) {
-        tracing::warn!(provider = PROVIDER, error = %e, "the OAuth session's vault entry could not be removed");
-    }
     registry::start(&state, PROVIDER, Some(&record)).await?;
     tracing::info!(
         provider = PROVIDER,

@@ -161,6 +161,27 @@ impl ProviderStore {
         self.write_with_key(record, key, false)
     }
 
+    /// Replaces a provider's record and removes vault entry `name` in one transaction, flushed:
+    /// a credential the record no longer uses (an OAuth session given up) is gone from disk
+    /// exactly when the record stops naming it.
+    pub fn upsert_removing_entry(
+        &self,
+        record: &ProviderRecord,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        let bytes = encode(record)?;
+        self.table.store().ensure_room(bytes.len())?;
+        let id = record.id.as_bytes();
+        (self.table.tree(), &self.vault)
+            .transaction(|(providers, vault)| {
+                providers.insert(id, bytes.as_slice())?;
+                vault.remove(name.as_bytes())?;
+                Ok(())
+            })
+            .map_err(|e| self.table.store().transaction_failed(e))?;
+        self.table.store().flush()
+    }
+
     /// Removes a provider and the vault entry of its registration key in one transaction,
     /// flushed, so no key of a deleted provider stays behind; answers whether the provider was
     /// there.
