@@ -83,23 +83,7 @@ pub fn requests(fake: &FakeUpstream, route: &str) -> Vec<RecordedRequest> {
         .collect()
 }
 
-/// An SSE body as `(event, data)` pairs, in order.
-pub fn sse_events(text: &str) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
-        let mut event = String::new();
-        let mut data = String::new();
-        for line in block.lines() {
-            if let Some(name) = line.strip_prefix("event: ") {
-                event = name.to_string();
-            } else if let Some(json) = line.strip_prefix("data: ") {
-                data.push_str(json);
-            }
-        }
-        out.push((event, serde_json::from_str(&data).unwrap_or(Value::Null)));
-    }
-    out
-}
+pub use e2e::sse_events;
 
 /// The text of a message's `content`: a string, or text blocks / parts.
 pub fn text_of(content: &Value) -> String {

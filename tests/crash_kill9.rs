@@ -39,7 +39,6 @@ use std::time::{Duration, Instant};
 use moxxy_fake_upstream::{openai, Canned, FakeUpstream};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::Value;
 
 use after_restart::Checker;
 use client::Client;
@@ -66,23 +65,7 @@ fn env_number(name: &str) -> Option<u64> {
     )
 }
 
-/// An SSE body as `(event, data)` pairs, in order.
-pub fn sse_events(text: &str) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
-        let mut event = String::new();
-        let mut data = String::new();
-        for line in block.lines() {
-            if let Some(name) = line.strip_prefix("event: ") {
-                event = name.to_string();
-            } else if let Some(json) = line.strip_prefix("data: ") {
-                data.push_str(json);
-            }
-        }
-        out.push((event, serde_json::from_str(&data).unwrap_or(Value::Null)));
-    }
-    out
-}
+pub use e2e::sse_events;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_random_moments_loses_no_acknowledged_write() {

@@ -107,25 +107,6 @@ async fn open_stream(base: &str, token: &str, path: &'static str, body: Value) -
     Reading { path, task }
 }
 
-/// `(event name, data)` of each SSE event; `data: [DONE]` is `("", "[DONE]")`.
-fn sse(text: &str) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
-        let mut event = String::new();
-        let mut data = String::new();
-        for line in block.lines() {
-            if let Some(name) = line.strip_prefix("event: ") {
-                event = name.to_string();
-            } else if let Some(d) = line.strip_prefix("data: ") {
-                data.push_str(d);
-            }
-        }
-        let value = serde_json::from_str(&data).unwrap_or(Value::String(data));
-        out.push((event, value));
-    }
-    out
-}
-
 /// The server's config: the grace period, and an agent on the OpenAI fake.
 fn config() -> String {
     format!(
@@ -329,7 +310,7 @@ async fn sigterm_refuses_new_requests_ends_streams_with_error_events_and_flushes
     for reading in short {
         let read = reading.task.await.unwrap();
         assert!(read.broken.is_none(), "{}: {:?}", reading.path, read.broken);
-        let events = sse(&read.text);
+        let events = e2e::sse_events(&read.text);
         let last = events.last().unwrap();
         match reading.path {
             "/v1/chat/completions" => assert_eq!(last.1, json!("[DONE]"), "{}", read.text),
@@ -359,7 +340,7 @@ async fn sigterm_refuses_new_requests_ends_streams_with_error_events_and_flushes
             after < GRACE + SLACK,
             "{path} ended {after:?} after SIGTERM"
         );
-        let events = sse(&read.text);
+        let events = e2e::sse_events(&read.text);
         let (name, data) = events.last().unwrap();
         match path {
             "/v1/chat/completions" => {

@@ -144,3 +144,23 @@ pub fn sse_chunks(resp: &Resp) -> SseStream {
     );
     SseStream { chunks, done }
 }
+
+/// An SSE body as `(event name, data)` pairs, in order. `data` is the JSON it holds, or the text
+/// itself when it is not JSON (`[DONE]`).
+pub fn sse_events(text: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
+        let mut event = String::new();
+        let mut data = String::new();
+        for line in block.lines() {
+            if let Some(name) = line.strip_prefix("event: ") {
+                event = name.to_string();
+            } else if let Some(piece) = line.strip_prefix("data: ") {
+                data.push_str(piece);
+            }
+        }
+        let value = serde_json::from_str(&data).unwrap_or(Value::String(data));
+        out.push((event, value));
+    }
+    out
+}

@@ -24,7 +24,9 @@ pub mod process;
 pub mod server;
 
 pub use bodies::{chat, chat_stream, provider};
-pub use check::{assert_error, assert_error_shape, assert_request_id, sse_chunks, SseStream};
+pub use check::{
+    assert_error, assert_error_shape, assert_request_id, sse_chunks, sse_events, SseStream,
+};
 pub use http::{Api, Resp};
 pub use process::{run, Output};
 pub use server::{ServerOptions, TestServer, MASTER_KEY};
