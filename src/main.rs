@@ -14,6 +14,14 @@ use moxxy::client::{self, ClientError};
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's settings, read once at start. `background_thread` purges freed pages on its own
+/// thread: without it, pages are only returned when the program next allocates, so an idle
+/// server kept the memory of its last burst (315 MiB after 10,000 streams closed).
+/// `dirty_decay_ms` returns them within a second rather than ten.
+#[cfg(not(target_env = "msvc"))]
+#[export_name = "_rjem_malloc_conf"]
+pub static MALLOC_CONF: &[u8] = b"background_thread:true,dirty_decay_ms:1000\0";
+
 /// A self-hosted, actor-based runtime for LLM agents.
 #[derive(Parser)]
 #[command(name = "moxxy", version, about)]
