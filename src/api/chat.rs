@@ -17,10 +17,9 @@ use actix_web::{web, HttpResponse, HttpResponseBuilder};
 use moxxy_actors::provider::openai::{self, StreamEncoder};
 use moxxy_actors::provider::{self, UpstreamMeta};
 use moxxy_actors::{ErrorKind, ProviderError};
-use serde_json::Value;
 
 use super::completion::overhead::{self, Arrival};
-use super::completion::{append_header, sse_body, sse_response, Recorder};
+use super::completion::{append_header, json_answer, sse_body, sse_response, Recorder};
 use super::metrics::{CompletionRoute, Delivery};
 use super::{body, ApiError, AppState};
 use crate::auth::token::Scope;
@@ -64,23 +63,16 @@ pub async fn chat_completions(
             upstream_error(e, &sent)
         })?;
         recorder.finish(answer.usage.as_ref(), None);
-        let mut body = openai::encode_response(&answer);
-        if let Some(object) = body.as_object_mut() {
-            object.insert("model".into(), Value::String(sent));
-        }
-        let mut response = HttpResponse::Ok();
-        rate_limit_headers(&mut response, &meta);
-        let mut response = response.json(body);
-        let complete = Delivery::Complete;
-        overhead::report(
-            &mut response,
+        let body = openai::encode_response(&answer);
+        Ok(json_answer(
+            body,
+            sent,
+            rate_limit_headers,
             &state.metrics,
             ROUTE,
-            complete,
             arrival,
             &meta,
-        );
-        Ok(response)
+        ))
     }
 }
 

@@ -8,6 +8,8 @@
 //!   after an error, or when the client went away, which also drops the upstream stream so the
 //!   upstream stops generating.
 //! - [`sse_response`] is a 200 with the headers an SSE stream needs through proxies.
+//! - [`json_answer`] is a non-streamed answer: the model name the client sent, the upstream's
+//!   headers, and the overhead report.
 //! - [`overhead`] measures Moxxy's own time per completion for its header and histogram.
 
 pub mod overhead;
@@ -18,11 +20,41 @@ use actix_web::http::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TY
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use moxxy_actors::provider::{EventStream, StreamEncode};
+use moxxy_actors::provider::{EventStream, StreamEncode, UpstreamMeta};
 use moxxy_actors::{ErrorKind, ProviderError, StreamEvent, Usage};
 
-use super::metrics::Metrics;
+use self::overhead::Arrival;
+use super::metrics::{CompletionRoute, Delivery, Metrics};
 use crate::shutdown::{cut_off, Shutdown, SHUTTING_DOWN};
+
+/// A non-streamed answer of either completion route: `body` (the client's wire format) with the
+/// model named as the client sent it (`sent`), the upstream's headers as `upstream_headers`
+/// renders them for this route, and Moxxy's overhead in its header and histogram.
+pub fn json_answer(
+    mut body: serde_json::Value,
+    sent: String,
+    upstream_headers: impl FnOnce(&mut HttpResponseBuilder, &UpstreamMeta),
+    metrics: &Metrics,
+    route: CompletionRoute,
+    arrival: Arrival,
+    meta: &UpstreamMeta,
+) -> HttpResponse {
+    if let Some(object) = body.as_object_mut() {
+        object.insert("model".into(), serde_json::Value::String(sent));
+    }
+    let mut response = HttpResponse::Ok();
+    upstream_headers(&mut response, meta);
+    let mut response = response.json(body);
+    overhead::report(
+        &mut response,
+        metrics,
+        route,
+        Delivery::Complete,
+        arrival,
+        meta,
+    );
+    response
+}
 
 /// Counts one completion in the metrics, by provider and upstream model.
 pub struct Recorder {

@@ -27,12 +27,11 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use moxxy_actors::provider::anthropic::{self, StreamEncoder};
 use moxxy_actors::provider::{self, UpstreamMeta};
-use serde_json::Value;
 
 pub use self::error::MessagesError;
 use self::error::REQUEST_ID_HEADER;
 use super::completion::overhead::{self, Arrival};
-use super::completion::{append_header, sse_body, sse_response, Recorder};
+use super::completion::{append_header, json_answer, sse_body, sse_response, Recorder};
 use super::error::current_request_id;
 use super::metrics::{CompletionRoute, Delivery};
 use super::{body, AppState};
@@ -76,23 +75,16 @@ pub async fn messages(
             MessagesError::from_provider(e, &sent)
         })?;
         recorder.finish(answer.usage.as_ref(), None);
-        let mut body = anthropic::encode_response(&answer);
-        if let Some(object) = body.as_object_mut() {
-            object.insert("model".into(), Value::String(sent));
-        }
-        let mut response = HttpResponse::Ok();
-        upstream_headers(&mut response, &meta);
-        let mut response = response.json(body);
-        let complete = Delivery::Complete;
-        overhead::report(
-            &mut response,
+        let body = anthropic::encode_response(&answer);
+        Ok(json_answer(
+            body,
+            sent,
+            upstream_headers,
             &state.metrics,
             ROUTE,
-            complete,
             arrival,
             &meta,
-        );
-        Ok(response)
+        ))
     }
 }
 
