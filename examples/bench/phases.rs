@@ -223,6 +223,19 @@ impl Sides<'_> {
     }
 }
 
+/// Moxxy's own account of its overhead (the `x-moxxy-overhead-ms` headers it sent), when the
+/// workload read them.
+fn reported_overhead_rows(report: &mut Report, name: &str, reported: &Histogram<u64>) {
+    if reported.is_empty() {
+        return;
+    }
+    for (label, q) in [("p50", 0.5), ("p99", 0.99)] {
+        report.push(
+            Row::new(name, &format!("x-moxxy-overhead-ms {label}"), "ms").moxxy(pct(reported, q)),
+        );
+    }
+}
+
 fn latency_rows(report: &mut Report, name: &str, rate: u64, d: &Measured, m: &Measured) {
     report.push(Row::new(name, "achieved", "req/s").both(d.rate(), m.rate()));
     for (label, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)] {
@@ -235,14 +248,7 @@ fn latency_rows(report: &mut Report, name: &str, rate: u64, d: &Measured, m: &Me
         }
         report.push(row);
     }
-    if !m.reported_overhead.is_empty() {
-        for (label, q) in [("p50", 0.5), ("p99", 0.99)] {
-            report.push(
-                Row::new(name, &format!("x-moxxy-overhead-ms {label}"), "ms")
-                    .moxxy(pct(&m.reported_overhead, q)),
-            );
-        }
-    }
+    reported_overhead_rows(report, name, &m.reported_overhead);
     let lag = d.dispatch_lag.max(m.dispatch_lag);
     if lag > Duration::from_millis(1) {
         report.note(format!(
@@ -327,14 +333,7 @@ fn paced_rows(report: &mut Report, name: &str, d: &Paced, m: &Paced) {
         }
         report.push(row);
     }
-    if !m.reported_overhead.is_empty() {
-        for (label, q) in [("p50", 0.5), ("p99", 0.99)] {
-            report.push(
-                Row::new(name, &format!("x-moxxy-overhead-ms {label}"), "ms")
-                    .moxxy(pct(&m.reported_overhead, q)),
-            );
-        }
-    }
+    reported_overhead_rows(report, name, &m.reported_overhead);
     let share = |p: &Paced| 100.0 * p.coalesced as f64 / (p.tokens.max(1)) as f64;
     report.push(Row::new(name, "coalesced tokens", "%").both(share(d), share(m)));
     report.push(Row::new(name, "streams", "count").both(d.streams as f64, m.streams as f64));
